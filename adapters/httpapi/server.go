@@ -1,0 +1,207 @@
+// Package httpapi is coprod's HTTP API: huma operations on net/http,
+// OpenAPI 3.1, RFC 9457 problems, request ids, JSON access logs and
+// authentication. It authenticates; the use cases authorize.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/coprod/coprod/domain"
+	"github.com/coprod/coprod/domain/app"
+	"github.com/coprod/coprod/tenants"
+)
+
+// Authenticator turns a request's credentials into a principal. ok is false
+// when the request carries no credentials this authenticator understands;
+// an error means credentials were presented and are not valid.
+type Authenticator interface {
+	Authenticate(ctx context.Context, r *http.Request) (p domain.Principal, ok bool, err error)
+}
+
+// Config of the HTTP API.
+type Config struct {
+	Version      string
+	PublicURL    string // e.g. https://coprod.example.it; shown in the OpenAPI servers
+	MaxBodyBytes int64
+}
+
+// Deps are the use cases and probes the API serves.
+type Deps struct {
+	Tenants *tenants.Service
+	App     *app.Service
+	Ready   func(context.Context) error // database reachable and schema current
+	Auth    []Authenticator
+	Log     *slog.Logger
+}
+
+// Server holds the API's dependencies.
+type Server struct {
+	cfg     Config
+	tenants *tenants.Service
+	app     *app.Service
+	ready   func(context.Context) error
+	auth    []Authenticator
+	log     *slog.Logger
+	api     huma.API
+}
+
+func init() {
+	huma.NewError = humaError
+}
+
+// New builds the API and returns it with its handler, which already has the
+// request-id, logging, recovery and body-limit middleware.
+func New(cfg Config, d Deps) (*Server, http.Handler) {
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ready: d.Ready, auth: d.Auth, log: d.Log}
+	mux := http.NewServeMux()
+	hc := huma.DefaultConfig("coprod", cfg.Version)
+	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."
+	hc.OpenAPIPath = "/openapi"
+	hc.DocsPath = "/docs"
+	hc.SchemasPath = "/schemas"
+	if cfg.PublicURL != "" {
+		hc.Servers = []*huma.Server{{URL: cfg.PublicURL}}
+	}
+	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "A bearer token: the bootstrap operator token, or (with per-tenant login) an OIDC access token."},
+	}
+	s.api = humago.New(mux, hc)
+	s.api.UseMiddleware(s.authenticate)
+	s.registerHealth()
+	s.registerTenants()
+	s.registerAudit()
+	return s, s.middleware(mux)
+}
+
+// API exposes the huma API (the OpenAPI document) to tests and tools.
+func (s *Server) API() huma.API { return s.api }
+
+type requestInfo struct {
+	id     string
+	tenant string
+}
+
+type requestInfoKey struct{}
+
+func requestIDFrom(ctx context.Context) string {
+	if ri, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
+		return ri.id
+	}
+	return ""
+}
+
+// setLogTenant records the tenant of the request for the access log.
+func setLogTenant(ctx context.Context, tenant string) {
+	if ri, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
+		ri.tenant = tenant
+	}
+}
+
+var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// middleware adds, around every route: a request id (accepted when well
+// formed, generated otherwise, echoed), a body limit, panic recovery that
+// answers a bare 500, and one JSON access-log line.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !requestIDRE.MatchString(id) {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		ri := &requestInfo{id: id}
+		ctx := context.WithValue(r.Context(), requestInfoKey{}, ri)
+		w.Header().Set("X-Request-Id", id)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		rec := &statusRecorder{ResponseWriter: w}
+		r = r.WithContext(ctx)
+		r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxBodyBytes)
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(ctx, "panic", "panic", v, "request_id", id)
+				if rec.status == 0 {
+					writeProblem(rec, newProblem(http.StatusInternalServerError, "internal", "internal error"), id)
+				}
+			}
+			attrs := []any{"request_id", id, "method", r.Method, "path", r.URL.Path, "status", rec.status,
+				"bytes", rec.bytes, "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
+			if ri.tenant != "" {
+				attrs = append(attrs, "tenant", ri.tenant)
+			}
+			s.log.InfoContext(ctx, "request", attrs...)
+		}()
+		if mux, ok := next.(*http.ServeMux); ok {
+			if h, pattern := mux.Handler(r); pattern == "" {
+				// Unknown routes and methods answer a problem too, not the mux's plain text.
+				probe := &headerProbe{header: http.Header{}}
+				h.ServeHTTP(probe, r)
+				code, msg := "route_not_found", "no such route"
+				if probe.status == http.StatusMethodNotAllowed {
+					code, msg = "method_not_allowed", "this route does not accept "+r.Method
+					rec.Header().Set("Allow", probe.header.Get("Allow"))
+				}
+				writeProblem(rec, newProblem(max(probe.status, 400), code, msg), id)
+				return
+			}
+		}
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// headerProbe records what the mux would answer for an unmatched route.
+type headerProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header         { return p.header }
+func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *headerProbe) WriteHeader(code int)        { p.status = code }
+
+func writeProblem(w http.ResponseWriter, p *Problem, requestID string) {
+	p.RequestID = requestID
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	_ = jsonEncode(w, p)
+}

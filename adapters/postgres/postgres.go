@@ -1,0 +1,147 @@
+// Package postgres implements coprod's stores on PostgreSQL with pgx:
+// tenant-scoped transactions (row-level security reads app.tenant_id),
+// repositories, error translation, migrations and the checks that the
+// service's database role cannot bypass isolation.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/coprod/coprod/domain"
+	"github.com/coprod/coprod/domain/app"
+	"github.com/coprod/coprod/domain/audit"
+	"github.com/coprod/coprod/tenants"
+)
+
+// DB is a *pgxpool.Pool in production and may be a pgx.Tx in tests, where
+// Begin opens a savepoint.
+type DB interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// Store implements app.Store; Registry() gives its tenants.Store.
+type Store struct {
+	db DB
+}
+
+var (
+	_ app.Store     = (*Store)(nil)
+	_ tenants.Store = registry{}
+)
+
+func NewStore(db DB) *Store { return &Store{db: db} }
+
+// Atomic runs fn in a transaction scoped to tenant: RLS policies compare each
+// row's tenant_id with the transaction-local app.tenant_id.
+func (s *Store) Atomic(ctx context.Context, tenant uuid.UUID, fn func(app.Tx) error) error {
+	if tenant == uuid.Nil {
+		return errors.New("postgres: tenant-scoped transaction without a tenant")
+	}
+	return s.run(ctx, tenant, func(tx pgx.Tx) error { return fn(&tenantTx{tx: tx, tenant: tenant}) })
+}
+
+// PlatformAtomic implements tenants.Store: a transaction scoped to no
+// tenant, where tenant-owned rows are invisible except through Audit(tenant).
+func (s *Store) PlatformAtomic(ctx context.Context, fn func(tenants.Tx) error) error {
+	return s.run(ctx, uuid.Nil, func(tx pgx.Tx) error { return fn(&platformTx{tx: tx}) })
+}
+
+// Registry adapts the store to tenants.Store, whose Atomic has no tenant.
+func (s *Store) Registry() tenants.Store { return registry{s} }
+
+type registry struct{ s *Store }
+
+func (r registry) Atomic(ctx context.Context, fn func(tenants.Tx) error) error {
+	return r.s.PlatformAtomic(ctx, fn)
+}
+
+func (s *Store) run(ctx context.Context, tenant uuid.UUID, fn func(pgx.Tx) error) error {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if err := scope(ctx, tx, tenant); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+	return translate(err)
+}
+
+// scope sets the tenant of the rest of the transaction; is_local=true makes
+// the setting die with it, committed or not, so a pooled connection never
+// carries a tenant into its next transaction.
+func scope(ctx context.Context, tx pgx.Tx, tenant uuid.UUID) error {
+	v := ""
+	if tenant != uuid.Nil {
+		v = tenant.String()
+	}
+	if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", v); err != nil {
+		return fmt.Errorf("scope transaction to tenant: %w", err)
+	}
+	return nil
+}
+
+type tenantTx struct {
+	tx     pgx.Tx
+	tenant uuid.UUID
+}
+
+func (t *tenantTx) Audit() audit.Log { return &auditLog{tx: t.tx, tenant: t.tenant} }
+
+type platformTx struct {
+	tx pgx.Tx
+}
+
+func (t *platformTx) Tenants() tenants.Repository { return &tenantRepo{tx: t.tx} }
+
+// Audit writes to one tenant's trail from a platform transaction: each call
+// re-scopes the transaction to that tenant first, so RLS still checks it.
+func (t *platformTx) Audit(tenant uuid.UUID) audit.Log {
+	return &auditLog{tx: t.tx, tenant: tenant, rescope: true}
+}
+
+// constraintErrors maps unique constraints to the domain errors they mean.
+var constraintErrors = map[string]*domain.Error{
+	"tenants_slug_key":  tenants.ErrSlugTaken,
+	"tenants_istat_key": tenants.ErrISTATTaken,
+}
+
+// translate turns driver errors into domain errors where they mean something
+// to the caller; anything else stays internal, wrapped with context.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *domain.Error
+	var done *internalError
+	if errors.As(err, &de) || errors.As(err, &done) {
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505":
+			if e, ok := constraintErrors[pe.ConstraintName]; ok {
+				return e
+			}
+			return domain.Errorf(domain.KindConflict, "conflict", "this would duplicate an existing record")
+		case "23503":
+			return domain.Errorf(domain.KindInvalid, "reference_invalid", "a referenced record does not exist")
+		case "23514", "22001", "22P02":
+			return domain.Errorf(domain.KindInvalid, "invalid_value", "a value breaks a rule of the data")
+		case "40001", "40P01":
+			return domain.Errorf(domain.KindConflict, "concurrent_update", "another change happened at the same time; retry")
+		}
+	}
+	return &internalError{err}
+}
+
+// internalError marks a driver error already translated (and so wrapped once).
+type internalError struct{ err error }
+
+func (e *internalError) Error() string { return "postgres: " + e.err.Error() }
+func (e *internalError) Unwrap() error { return e.err }

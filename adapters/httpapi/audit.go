@@ -39,7 +39,7 @@ func (s *Server) registerAudit() {
 		OperationID: "list-audit-events", Method: http.MethodGet, Path: "/v1/tenants/{tenant}/audit-events", Tags: []string{"Audit"},
 		Summary: "Read a tenant's audit trail, newest first", Security: bearer, Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *struct {
-		tenantRef
+		TenantPath
 		Object uuid.UUID `query:"object" doc:"Only the events of this object"`
 		Cursor string    `query:"cursor" maxLength:"64"`
 		Limit  int       `query:"limit" minimum:"1" maximum:"500" default:"50"`

@@ -21,7 +21,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	for _, a := range s.auth {
 		p, ok, err := a.Authenticate(ctx.Context(), r)
 		if err != nil {
-			s.log.InfoContext(ctx.Context(), "authentication refused", "request_id", requestIDFrom(ctx.Context()), "reason", err.Error())
+			s.log.InfoContext(ctx.Context(), "authentication refused", "reason", err.Error())
 			s.writeErr(ctx, domain.Errorf(domain.KindUnauthenticated, "invalid_token", "the credentials are not valid"))
 			return
 		}

@@ -106,7 +106,7 @@ func (s *Server) problem(ctx context.Context, err error) error {
 		if status, ok := statusOfKind[de.Kind]; ok {
 			p := newProblem(status, de.Code, de.Message)
 			if de.Field != "" {
-				p.Errors = []*FieldError{{Message: de.Message, Location: de.Field}}
+				p.Errors = []*FieldError{{Message: de.Message, Location: location(de.Field)}}
 			}
 			if status == http.StatusUnauthorized {
 				p.header = http.Header{"WWW-Authenticate": {`Bearer realm="coprod"`}}
@@ -123,4 +123,18 @@ func (s *Server) problem(ctx context.Context, err error) error {
 	p := newProblem(http.StatusInternalServerError, "internal", "internal error")
 	p.RequestID = requestIDFrom(ctx)
 	return p
+}
+
+// location qualifies a domain field name the way huma names its own:
+// page parameters come from the query, everything else from the body.
+func location(field string) string {
+	for _, prefix := range []string{"body.", "query.", "path.", "header."} {
+		if strings.HasPrefix(field, prefix) {
+			return field
+		}
+	}
+	if field == "limit" || field == "cursor" {
+		return "query." + field
+	}
+	return "body." + field
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"runtime/debug"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -71,6 +72,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	hc.OpenAPIPath = "/openapi"
 	hc.DocsPath = "/docs"
 	hc.SchemasPath = "/schemas"
+	hc.CreateHooks = nil // no "$schema" member in bodies: responses are plain data
 	if cfg.PublicURL != "" {
 		hc.Servers = []*huma.Server{{URL: cfg.PublicURL}}
 	}
@@ -159,16 +161,13 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.ErrorContext(ctx, "panic", "panic", v, "request_id", id)
+				s.log.ErrorContext(ctx, "panic", "panic", v, "stack", string(debug.Stack()))
 				if rec.status == 0 {
 					writeProblem(rec, newProblem(http.StatusInternalServerError, "internal", "internal error"), id)
 				}
 			}
-			attrs := []any{"request_id", id, "method", r.Method, "path", r.URL.Path, "status", rec.status,
+			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", rec.status,
 				"bytes", rec.bytes, "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
-			if ri.tenant != "" {
-				attrs = append(attrs, "tenant", ri.tenant)
-			}
 			s.log.InfoContext(ctx, "request", attrs...)
 		}()
 		if mux, ok := next.(*http.ServeMux); ok {

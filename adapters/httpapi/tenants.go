@@ -79,7 +79,8 @@ func decodeCursor(s string) (uuid.UUID, error) {
 	return uuid.UUID(b), nil
 }
 
-type tenantRef struct {
+// TenantPath is the {tenant} of a route; exported so huma sees it when embedded.
+type TenantPath struct {
 	Tenant string `path:"tenant" maxLength:"63" doc:"The tenant's slug or id" example:"milano"`
 }
 
@@ -115,7 +116,7 @@ type tenantPage struct {
 }
 
 type statusChangeInput struct {
-	tenantRef
+	TenantPath
 	IfMatch string `header:"If-Match" doc:"The ETag of the tenant as last read; a stale one answers 412"`
 	Body    *struct {
 		Reason string `json:"reason,omitempty" maxLength:"1000"`
@@ -165,7 +166,7 @@ func (s *Server) registerTenants() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-tenant", Method: http.MethodGet, Path: "/v1/tenants/{tenant}", Tags: tags,
 		Summary: "Read a tenant", Security: bearer, Errors: []int{401, 403, 404},
-	}, func(ctx context.Context, in *tenantRef) (*tenantOutput, error) {
+	}, func(ctx context.Context, in *TenantPath) (*tenantOutput, error) {
 		t, err := s.tenants.Get(ctx, in.Tenant)
 		if err != nil {
 			return nil, s.problem(ctx, err)
@@ -177,7 +178,7 @@ func (s *Server) registerTenants() {
 		OperationID: "list-region-municipalities", Method: http.MethodGet, Path: "/v1/tenants/{tenant}/municipalities", Tags: tags,
 		Summary: "List the municipalities of a region", Security: bearer, Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *struct {
-		tenantRef
+		TenantPath
 		Status string `query:"status" enum:"provisioning,active,suspended,offboarded"`
 		Cursor string `query:"cursor" maxLength:"64"`
 		Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"50"`

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Config is read from COPROD_* environment variables; flags of the same
+// name (without the prefix, kebab-case) override them.
+type Config struct {
+	DatabaseURL        string
+	MigrateDatabaseURL string
+	Listen             string
+	PublicURL          string
+	BootstrapToken     string
+	DataDir            string
+	LogLevel           slog.Level
+	MaxBodyBytes       int64
+	ShutdownTimeout    time.Duration
+	DBMaxConns         int
+}
+
+// setting is one configuration entry: its variable, flag, default and doc
+// (the README's configuration table lists the same).
+type setting struct {
+	env, flag, def, doc string
+	secret              bool
+}
+
+var settings = []setting{
+	{env: "COPROD_DATABASE_URL", flag: "database-url", doc: "PostgreSQL URL of the service's role (a member of coprod_app). Empty: `dev` starts a local cluster under the data folder", secret: true},
+	{env: "COPROD_MIGRATE_DATABASE_URL", flag: "migrate-database-url", doc: "PostgreSQL URL of the schema owner, for `migrate`", secret: true},
+	{env: "COPROD_LISTEN", flag: "listen", def: ":8080", doc: "address the API listens on (`dev`: 127.0.0.1:8080)"},
+	{env: "COPROD_PUBLIC_URL", flag: "public-url", doc: "external base URL of the API, e.g. https://coprod.example.it"},
+	{env: "COPROD_BOOTSTRAP_TOKEN", flag: "bootstrap-token", doc: "operator token for first set-up (at least 32 characters); empty disables it", secret: true},
+	{env: "COPROD_DATA_DIR", flag: "data-dir", def: ".coprod", doc: "project data folder of `dev`: local PostgreSQL cluster and dev secrets"},
+	{env: "COPROD_LOG_LEVEL", flag: "log-level", def: "info", doc: "debug, info, warn or error"},
+	{env: "COPROD_MAX_BODY_BYTES", flag: "max-body-bytes", def: "1048576", doc: "largest request body accepted (413 above)"},
+	{env: "COPROD_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", doc: "how long SIGTERM waits for requests in flight"},
+	{env: "COPROD_DB_MAX_CONNS", flag: "db-max-conns", def: "20", doc: "size of the database connection pool"},
+}
+
+// loadConfig reads the environment, then the flags in args, and validates
+// everything, reporting every problem at once.
+func loadConfig(name string, getenv func(string) string, args []string, defaults map[string]string) (Config, []string, error) {
+	fs := flag.NewFlagSet("coprod "+name, flag.ContinueOnError)
+	vals := map[string]*string{}
+	for _, s := range settings {
+		def := s.def
+		if d, ok := defaults[s.env]; ok {
+			def = d
+		}
+		if v := getenv(s.env); v != "" {
+			def = v
+		}
+		shown := def
+		if s.secret && def != "" {
+			shown = "(set)"
+		}
+		vals[s.env] = fs.String(s.flag, def, s.doc+" ["+s.env+"]")
+		if s.secret {
+			fs.Lookup(s.flag).DefValue = shown
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, nil, err
+	}
+	get := func(env string) string { return strings.TrimSpace(*vals[env]) }
+	var problems []string
+	bad := func(env, format string, a ...any) {
+		problems = append(problems, fmt.Sprintf("%s: %s", env, fmt.Sprintf(format, a...)))
+	}
+	cfg := Config{
+		DatabaseURL:        get("COPROD_DATABASE_URL"),
+		MigrateDatabaseURL: get("COPROD_MIGRATE_DATABASE_URL"),
+		Listen:             get("COPROD_LISTEN"),
+		PublicURL:          strings.TrimRight(get("COPROD_PUBLIC_URL"), "/"),
+		BootstrapToken:     get("COPROD_BOOTSTRAP_TOKEN"),
+		DataDir:            get("COPROD_DATA_DIR"),
+	}
+	for _, env := range []string{"COPROD_DATABASE_URL", "COPROD_MIGRATE_DATABASE_URL"} {
+		if v := get(env); v != "" {
+			if _, err := pgxpool.ParseConfig(v); err != nil {
+				bad(env, "not a PostgreSQL URL (postgres://user:password@host:5432/db): %v", redactErr(err))
+			}
+		}
+	}
+	if _, port, err := net.SplitHostPort(cfg.Listen); err != nil || port == "" {
+		bad("COPROD_LISTEN", "want host:port or :port, got %q", cfg.Listen)
+	}
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("COPROD_PUBLIC_URL", "want an absolute http(s) URL, got %q", cfg.PublicURL)
+		}
+	}
+	if n := len(cfg.BootstrapToken); n > 0 && n < 32 {
+		bad("COPROD_BOOTSTRAP_TOKEN", "too short (%d characters): use at least 32, e.g. `openssl rand -hex 32`", n)
+	}
+	if cfg.DataDir == "" {
+		bad("COPROD_DATA_DIR", "must not be empty")
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(get("COPROD_LOG_LEVEL"))); err != nil {
+		bad("COPROD_LOG_LEVEL", "want debug, info, warn or error, got %q", get("COPROD_LOG_LEVEL"))
+	}
+	n, err := strconv.ParseInt(get("COPROD_MAX_BODY_BYTES"), 10, 64)
+	if err != nil || n < 1024 || n > 1<<30 {
+		bad("COPROD_MAX_BODY_BYTES", "want a number of bytes between 1024 and 1073741824, got %q", get("COPROD_MAX_BODY_BYTES"))
+	}
+	cfg.MaxBodyBytes = n
+	d, err := time.ParseDuration(get("COPROD_SHUTDOWN_TIMEOUT"))
+	if err != nil || d <= 0 {
+		bad("COPROD_SHUTDOWN_TIMEOUT", "want a positive duration such as 30s, got %q", get("COPROD_SHUTDOWN_TIMEOUT"))
+	}
+	cfg.ShutdownTimeout = d
+	c, err := strconv.Atoi(get("COPROD_DB_MAX_CONNS"))
+	if err != nil || c < 2 || c > 1000 {
+		bad("COPROD_DB_MAX_CONNS", "want a number between 2 and 1000, got %q", get("COPROD_DB_MAX_CONNS"))
+	}
+	cfg.DBMaxConns = c
+	if len(problems) > 0 {
+		return cfg, nil, &usageError{"invalid configuration:\n  " + strings.Join(problems, "\n  ")}
+	}
+	return cfg, fs.Args(), nil
+}
+
+// redactErr drops anything that could echo a password from a parse error.
+func redactErr(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "://"); i >= 0 {
+		return "malformed URL"
+	}
+	return msg
+}
+
+// usageError is a mistake of the caller: exit code 2, no stack of causes.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	var ue *usageError
+	if errors.As(err, &ue) || errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}

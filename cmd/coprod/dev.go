@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/coprod/coprod/adapters/postgres"
+	"github.com/coprod/coprod/domain"
+	"github.com/coprod/coprod/tenants"
+	"github.com/coprod/coprod/tenants/istat"
+)
+
+// dev runs the whole service on one machine with no set-up: a PostgreSQL
+// cluster under the data folder (unless COPROD_DATABASE_URL is set),
+// migrations, a small demo and the API on loopback. Ctrl-C stops it all.
+func dev(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	log := newLogger(stderr, cfg.LogLevel)
+	if cfg.DatabaseURL == "" {
+		if _, running := readRuntimeFile(cfg.DataDir); running {
+			return &usageError{fmt.Sprintf("coprod dev already runs on %s (see %s)", cfg.DataDir, runtimeFile(cfg.DataDir))}
+		}
+		fmt.Fprintf(stdout, "Starting PostgreSQL in %s …\n", cfg.DataDir)
+		l, err := openLocalDB(ctx, cfg, log, nil)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			removeRuntimeFile(cfg.DataDir)
+			if err := l.Stop(); err != nil {
+				fmt.Fprintln(stderr, "coprod: stop PostgreSQL:", err)
+			} else {
+				fmt.Fprintln(stdout, "PostgreSQL stopped.")
+			}
+		}()
+		if err := writeRuntimeFile(cfg.DataDir, l.Provisioned); err != nil {
+			return err
+		}
+		cfg.DatabaseURL, cfg.MigrateDatabaseURL = l.AppURL, l.OwnerURL
+	} else if cfg.MigrateDatabaseURL != "" {
+		if err := migrateURL(ctx, cfg.MigrateDatabaseURL, log); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return err
+	}
+	token, err := devToken(cfg)
+	if err != nil {
+		return err
+	}
+	cfg.BootstrapToken = token
+
+	pool, err := newPool(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := postgres.CheckServiceRole(ctx, pool); err != nil {
+		return err
+	}
+	if err := seedDemo(ctx, postgres.NewStore(pool)); err != nil {
+		return fmt.Errorf("seed demo data: %w", err)
+	}
+	ready := make(chan string, 1)
+	go func() {
+		select {
+		case addr := <-ready:
+			base := "http://" + addr
+			fmt.Fprintf(stdout, `
+coprod %s is running.
+  API       %s/v1
+  Docs      %s/docs
+  OpenAPI   %s/openapi.json  (also .yaml)
+  Ready     %s/readyz
+
+Operator token for first set-up (kept in %s/bootstrap-token):
+  export COPROD_TOKEN=%s
+  curl -H "Authorization: Bearer $COPROD_TOKEN" %s/v1/tenants
+
+Database (service role): %s
+Press Ctrl-C to stop; data stays in %s for the next run.
+`, version, base, base, base, base, cfg.DataDir, token, base, hostOf(cfg.DatabaseURL), cfg.DataDir)
+		case <-ctx.Done():
+		}
+	}()
+	return listenAndServe(ctx, cfg, buildAPI(cfg, pool, log), log, ready)
+}
+
+// demo is what `coprod dev` seeds: Lombardy with Milan and Bergamo.
+var demo = map[string]bool{"015146": true, "016024": true}
+
+// seedDemo onboards the demo tenants through the registry's own import, so
+// a second start changes nothing.
+func seedDemo(ctx context.Context, store *postgres.Store) error {
+	full, err := istat.Parse(istat.Open())
+	if err != nil {
+		return err
+	}
+	ds := &istat.Dataset{}
+	for _, m := range full.Municipalities {
+		if demo[m.Code] {
+			ds.Municipalities = append(ds.Municipalities, m)
+		}
+	}
+	for _, r := range full.Regions {
+		if r.Code == "03" {
+			ds.Regions = append(ds.Regions, r)
+		}
+	}
+	ctx = domain.WithPrincipal(ctx, domain.Principal{Subject: "coprod-dev-seed", Roles: []domain.Role{domain.RolePlatformOperator}})
+	_, err = tenants.NewService(store.Registry(), nil).ImportISTAT(ctx, ds, true)
+	return err
+}

@@ -62,9 +62,16 @@ func newProblem(status int, code, detail string) *Problem {
 	return &Problem{Type: ProblemTypePrefix + code, Title: http.StatusText(status), Status: status, Code: code, Detail: detail}
 }
 
-// hugaError replaces huma.NewError so that huma's own errors (validation,
+// humaError replaces huma.NewError so that huma's own errors (validation,
 // body limits, malformed JSON) are problems with stable codes too.
 func humaError(status int, msg string, errs ...error) huma.StatusError {
+	for _, e := range errs {
+		// The server-wide http.MaxBytesReader tripped while huma read the body.
+		var tooLarge *http.MaxBytesError
+		if errors.As(e, &tooLarge) {
+			return newProblem(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is over the limit")
+		}
+	}
 	if status >= 500 {
 		// Never leak internals: huma passes the cause in msg or errs.
 		return newProblem(status, "", "internal error")

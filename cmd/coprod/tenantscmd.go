@@ -41,8 +41,8 @@ func tenantsCmd(ctx context.Context, args []string, getenv func(string) string, 
 	fs.SetOutput(stderr)
 	var (
 		slug, name, kind, istatCode, region, status, reason, cursor string
-		population, limit                                            int
-		activate, asJSON                                             bool
+		population, limit                                           int
+		activate, asJSON                                            bool
 	)
 	switch sub {
 	case "create":

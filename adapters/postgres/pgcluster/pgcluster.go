@@ -440,7 +440,13 @@ func (c *Cluster) run(ctx context.Context, port int) error {
 	cmd.WaitDelay = 5 * time.Second
 	c.tail.Reset()
 	fmt.Fprintf(c.logFile, "--- pgcluster %s: postgres on 127.0.0.1:%d\n", time.Now().Format(time.RFC3339), port)
-	if err := cmd.Start(); err != nil {
+	// Fork from a fresh goroutine: it cannot be locked to its OS thread, and
+	// Go never retires unlocked threads, so Pdeathsig (tied to the forking
+	// thread) fires only when our process dies, even if the caller of Start
+	// runs on a locked thread that exits later.
+	started := make(chan error, 1)
+	go func() { started <- cmd.Start() }()
+	if err := <-started; err != nil {
 		return fmt.Errorf("pgcluster: start postgres: %w", err)
 	}
 	c.cmd, c.port = cmd, port

@@ -13,9 +13,8 @@ import (
 // server in order, and asks the kernel to send SIGINT (PostgreSQL's "fast
 // shutdown") to the child when we die, even by SIGKILL, so no orphan server
 // keeps the data folder and port. Go applies Pdeathsig after dropping
-// credentials, so it survives the switch to RunAs. Caveat: Pdeathsig fires
-// when the forking OS thread exits; Go only retires threads whose goroutine
-// exits while locked (runtime.LockOSThread), which Start does not do.
+// credentials, so it survives the switch to RunAs. Pdeathsig fires when the
+// forking OS thread exits, hence the dedicated goroutine in Cluster.run.
 func sysProcAttr(cred *syscall.Credential) *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{
 		Setpgid:    true,

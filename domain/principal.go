@@ -26,7 +26,8 @@ const (
 // Principal is who a use case acts for. TenantID is zero for platform-level
 // principals (the operator); HTTP authenticates, use cases authorize.
 type Principal struct {
-	Subject  string // stable id of the caller, for audit records
+	Subject  string    // stable id of the caller, for audit records
+	UserID   uuid.UUID // zero for the bootstrap operator and the system
 	TenantID uuid.UUID
 	Roles    []Role
 }

@@ -16,7 +16,13 @@ import (
 // platformTables are the tables that are not tenant-owned: the registry
 // itself and infrastructure. Any other table must carry tenant_id.
 func platformTable(name string) bool {
-	return name == "tenants" || name == "schema_migrations" || strings.HasPrefix(name, "river_")
+	switch name {
+	case "tenants", "schema_migrations", // the registry and the migration log
+		"users", "platform_operators", // people, who may act in several tenants
+		"login_attempts", "sessions": // authentication state, looked up before a tenant is in scope
+		return true
+	}
+	return strings.HasPrefix(name, "river_")
 }
 
 // catalogViolations inspects the schema and lists every breach of the
@@ -106,13 +112,19 @@ func catalogViolations(ctx context.Context, t *testing.T, conn *pgx.Conn) []stri
 
 	// Keys: primary, foreign and unique constraints, and unique indexes,
 	// of a tenant-owned table lead with tenant_id.
-	rows = query(`SELECT c.conrelid::regclass::text, c.conname::text, c.contype::text, a.attname::text
+	// A foreign key to a platform table (users, tenants) is exempt: such
+	// tables are small reference data, replicated to every shard.
+	rows = query(`SELECT c.conrelid::regclass::text, c.conname::text, c.contype::text, a.attname::text,
+			COALESCE(c.confrelid::regclass::text, '')
 		FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
 		WHERE c.connamespace = 'public'::regnamespace AND c.contype IN ('p', 'f', 'u')`)
 	for rows.Next() {
-		var tbl, name, typ, first string
-		if err := rows.Scan(&tbl, &name, &typ, &first); err != nil {
+		var tbl, name, typ, first, target string
+		if err := rows.Scan(&tbl, &name, &typ, &first, &target); err != nil {
 			t.Fatal(err)
+		}
+		if typ == "f" && platformTable(target) {
+			continue
 		}
 		if slices.Contains(owned, tbl) && first != "tenant_id" {
 			add("%s: constraint %s (%s) does not lead with tenant_id", tbl, name, typ)
@@ -212,6 +224,10 @@ func TestCatalogCatchesBreaches(t *testing.T) {
 		{"view without security_invoker", `CREATE VIEW recent_audit AS SELECT * FROM audit_events`, "view recent_audit runs without security_invoker"},
 		{"app role owns a table", `CREATE TABLE owned_by_app (tenant_id uuid); ALTER TABLE owned_by_app OWNER TO coprod_app`, "role coprod_app owns"},
 		{"app role may delete audit", `GRANT DELETE ON audit_events TO coprod_app`, "may DELETE it"},
+		{"foreign key to a tenant table not led by tenant", `CREATE TABLE notes (tenant_id uuid NOT NULL, id uuid NOT NULL, invitation uuid NOT NULL,
+			PRIMARY KEY (tenant_id, id), UNIQUE (tenant_id, invitation));
+			ALTER TABLE invitations ADD CONSTRAINT invitations_id_key UNIQUE (id);
+			ALTER TABLE notes ADD CONSTRAINT notes_invitation_fkey FOREIGN KEY (invitation) REFERENCES invitations (id)`, "constraint notes_invitation_fkey (f) does not lead"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -108,6 +108,8 @@ func (t *platformTx) Audit(tenant uuid.UUID) audit.Log {
 var constraintErrors = map[string]*domain.Error{
 	"tenants_slug_key":  tenants.ErrSlugTaken,
 	"tenants_istat_key": tenants.ErrISTATTaken,
+	"invitations_pending_key": domain.Errorf(domain.KindConflict, "invitation_pending",
+		"this address already has a pending invitation for that role"),
 }
 
 // translate turns driver errors into domain errors where they mean something

@@ -101,6 +101,21 @@ func (s *Service) Get(ctx context.Context, ref string) (*Tenant, error) {
 	return out, err
 }
 
+// Resolve finds a tenant by slug or id for authentication and login, which
+// run before there is a principal; it reveals nothing beyond existence and
+// status, which public routes show anyway.
+func (s *Service) Resolve(ctx context.Context, ref string) (*Tenant, error) {
+	var out *Tenant
+	err := s.store.Atomic(ctx, func(tx Tx) (err error) {
+		out, err = lookup(ctx, tx.Tenants(), ref)
+		return err
+	})
+	if err == nil && out.Status == StatusOffboarded {
+		return nil, ErrNotFound
+	}
+	return out, err
+}
+
 // Enter resolves the tenant of a tenant-scoped request and checks that the
 // caller may act inside it now: unknown → ErrNotFound, suspended → ErrSuspended.
 // It does not check the caller's roles in that tenant: use cases do.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/google/uuid"
 
 	"github.com/coprod/coprod/domain"
 )
@@ -18,11 +19,23 @@ import (
 // at once, never fall back to anonymous.
 func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	r, _ := humago.Unwrap(ctx)
+	var tenant uuid.UUID
+	if ref := ctx.Param("tenant"); ref != "" {
+		// Resolution only: whether the caller may act there is the use case's call.
+		if t, err := s.tenants.Resolve(ctx.Context(), ref); err == nil {
+			tenant = t.ID
+			setLogTenant(ctx.Context(), t.Slug)
+		}
+	}
 	for _, a := range s.auth {
-		p, ok, err := a.Authenticate(ctx.Context(), r)
+		p, ok, err := a.Authenticate(ctx.Context(), r, tenant)
 		if err != nil {
 			s.log.InfoContext(ctx.Context(), "authentication refused", "reason", err.Error())
-			s.writeErr(ctx, domain.Errorf(domain.KindUnauthenticated, "invalid_token", "the credentials are not valid"))
+			if domain.KindOf(err) == domain.KindUnauthenticated {
+				s.writeErr(ctx, err) // session_invalid, wrong_realm: say which
+			} else {
+				s.writeErr(ctx, errInvalidToken)
+			}
 			return
 		}
 		if ok {
@@ -31,7 +44,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		}
 	}
 	if r.Header.Get("Authorization") != "" {
-		s.writeErr(ctx, domain.Errorf(domain.KindUnauthenticated, "invalid_token", "the credentials are not valid"))
+		s.writeErr(ctx, errInvalidToken)
 		return
 	}
 	next(ctx)
@@ -67,7 +80,7 @@ func NewBootstrapToken(token string) *BootstrapToken {
 
 // Authenticate compares hashes in constant time, so neither the token's
 // content nor its length leaks through timing. The token is never logged.
-func (b *BootstrapToken) Authenticate(_ context.Context, r *http.Request) (domain.Principal, bool, error) {
+func (b *BootstrapToken) Authenticate(_ context.Context, r *http.Request, _ uuid.UUID) (domain.Principal, bool, error) {
 	scheme, tok, found := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !found || !strings.EqualFold(scheme, "Bearer") || strings.Count(tok, ".") == 2 { // JWTs go to the OIDC authenticator
 		return domain.Principal{}, false, nil

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/coprod/coprod/adapters/httpapi"
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/app"
@@ -25,7 +27,7 @@ const opToken = "operator-token-0123456789abcdef0123456789"
 // per-tenant login exists. It stands for the OIDC authenticator.
 type fakeAuth struct{ reg *tenants.Service }
 
-func (f fakeAuth) Authenticate(ctx context.Context, r *http.Request) (domain.Principal, bool, error) {
+func (f fakeAuth) Authenticate(ctx context.Context, r *http.Request, _ uuid.UUID) (domain.Principal, bool, error) {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer user:")
 	if !ok {
 		return domain.Principal{}, false, nil

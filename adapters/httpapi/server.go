@@ -15,17 +15,21 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/google/uuid"
 
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/app"
+	"github.com/coprod/coprod/domain/identity"
 	"github.com/coprod/coprod/tenants"
 )
 
 // Authenticator turns a request's credentials into a principal. ok is false
 // when the request carries no credentials this authenticator understands;
 // an error means credentials were presented and are not valid.
+// tenant is the tenant of the route (zero on platform routes): credentials
+// are only valid for the tenant whose provider issued them, or the platform.
 type Authenticator interface {
-	Authenticate(ctx context.Context, r *http.Request) (p domain.Principal, ok bool, err error)
+	Authenticate(ctx context.Context, r *http.Request, tenant uuid.UUID) (p domain.Principal, ok bool, err error)
 }
 
 // Config of the HTTP API.
@@ -33,12 +37,17 @@ type Config struct {
 	Version      string
 	PublicURL    string // e.g. https://coprod.example.it; shown in the OpenAPI servers
 	MaxBodyBytes int64
+	// SessionMaxAge is the lifetime of the session cookie (the absolute
+	// timeout of sessions); default 12 h.
+	SessionMaxAge time.Duration
 }
 
 // Deps are the use cases and probes the API serves.
 type Deps struct {
 	Tenants *tenants.Service
 	App     *app.Service
+	IDs     *identity.Service // nil: no login (foundation-only deployments, some tests)
+	OIDC    OIDC
 	Ready   func(context.Context) error // database reachable and schema current
 	Auth    []Authenticator
 	Log     *slog.Logger
@@ -49,10 +58,13 @@ type Server struct {
 	cfg     Config
 	tenants *tenants.Service
 	app     *app.Service
+	ids     *identity.Service
+	oidc    OIDC
 	ready   func(context.Context) error
 	auth    []Authenticator
 	log     *slog.Logger
 	api     huma.API
+	mux     *http.ServeMux
 }
 
 func init() {
@@ -65,7 +77,10 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ready: d.Ready, auth: d.Auth, log: d.Log}
+	if cfg.SessionMaxAge == 0 {
+		cfg.SessionMaxAge = 12 * time.Hour
+	}
+	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."
@@ -79,12 +94,20 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "A bearer token: the bootstrap operator token, or (with per-tenant login) an OIDC access token."},
 	}
+	s.mux = mux
 	s.api = humago.New(mux, hc)
 	s.api.UseMiddleware(s.authenticate)
 	s.registerHealth()
 	s.registerTenants()
 	s.registerAudit()
-	return s, s.middleware(mux)
+	s.registerIdentity()
+	// Unsafe cross-origin browser requests (a form on another site posting
+	// with our session cookie) are refused; API clients send no Origin.
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, newProblem(http.StatusForbidden, "cross_origin_refused", "cross-origin requests that change state are refused"), requestIDFrom(r.Context()))
+	}))
+	return s, s.middleware(csrf.Handler(mux))
 }
 
 // API exposes the huma API (the OpenAPI document) to tests and tools.
@@ -170,7 +193,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				"bytes", rec.bytes, "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
 			s.log.InfoContext(ctx, "request", attrs...)
 		}()
-		if mux, ok := next.(*http.ServeMux); ok {
+		if mux, ok := s.mux, s.mux != nil; ok {
 			if h, pattern := mux.Handler(r); pattern == "" {
 				// Unknown routes and methods answer a problem too, not the mux's plain text.
 				probe := &headerProbe{header: http.Header{}}

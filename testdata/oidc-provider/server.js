@@ -203,6 +203,11 @@ const configuration = {
     IdToken: idTokenTTL,
     AccessToken: accessTokenTTL,
     ClientCredentials: accessTokenTTL,
+    AuthorizationCode: 60,
+    Interaction: 600,
+    Grant: 14 * 24 * 3600,
+    Session: 14 * 24 * 3600,
+    RefreshToken: 14 * 24 * 3600,
   },
   features: {
     devInteractions: { enabled: false },

@@ -136,11 +136,11 @@ type redirectOutput struct {
 	Cache    string        `header:"Cache-Control"`
 }
 
-type loginInput struct {
+type LoginInput struct {
 	ReturnTo string `query:"return_to" maxLength:"2000" doc:"A path on this service to land on after login (default /)"`
 }
 
-type callbackInput struct {
+type CallbackInput struct {
 	Code             string `query:"code" maxLength:"4096"`
 	State            string `query:"state" maxLength:"200"`
 	Iss              string `query:"iss" maxLength:"512" doc:"RFC 9207 issuer identification"`
@@ -149,7 +149,7 @@ type callbackInput struct {
 	Binding          string `cookie:"__Host-coprod_login"`
 }
 
-type logoutInput struct {
+type LogoutInput struct {
 	Session string `cookie:"__Host-coprod_session"`
 }
 
@@ -224,7 +224,7 @@ func (s *Server) login(ctx context.Context, ref, returnTo string) (*redirectOutp
 		Cookies: []http.Cookie{s.cookie(loginCookie, binding, 600)}}, nil
 }
 
-func (s *Server) callback(ctx context.Context, ref string, in *callbackInput) (*redirectOutput, error) {
+func (s *Server) callback(ctx context.Context, ref string, in *CallbackInput) (*redirectOutput, error) {
 	if s.ids == nil || s.oidc == nil {
 		return nil, s.problem(ctx, errLoginNotSupported)
 	}
@@ -268,7 +268,7 @@ func (s *Server) callback(ctx context.Context, ref string, in *callbackInput) (*
 		Cookies: []http.Cookie{s.cookie(SessionCookie, raw, int(s.cfg.SessionMaxAge.Seconds())), s.cookie(loginCookie, "", -1)}}, nil
 }
 
-func (s *Server) logout(ctx context.Context, ref string, in *logoutInput) (*logoutOutput, error) {
+func (s *Server) logout(ctx context.Context, ref string, in *LogoutInput) (*logoutOutput, error) {
 	if s.ids == nil {
 		return nil, s.problem(ctx, errLoginNotSupported)
 	}
@@ -403,32 +403,32 @@ func (s *Server) registerIdentity() {
 			Summary: "End the browser session", Description: "Removes the session on the server; endSessionUrl, when present, ends it at the provider too.",
 		}
 	}
-	huma.Register(s.api, loginOp("platform", "/v1"), func(ctx context.Context, in *loginInput) (*redirectOutput, error) {
+	huma.Register(s.api, loginOp("platform", "/v1"), func(ctx context.Context, in *LoginInput) (*redirectOutput, error) {
 		return s.login(ctx, "", in.ReturnTo)
 	})
 	huma.Register(s.api, loginOp("tenant", "/v1/tenants/{tenant}"), func(ctx context.Context, in *struct {
 		TenantPath
-		loginInput
+		LoginInput
 	}) (*redirectOutput, error) {
 		return s.login(ctx, in.Tenant, in.ReturnTo)
 	})
-	huma.Register(s.api, callbackOp("platform", "/v1"), func(ctx context.Context, in *callbackInput) (*redirectOutput, error) {
+	huma.Register(s.api, callbackOp("platform", "/v1"), func(ctx context.Context, in *CallbackInput) (*redirectOutput, error) {
 		return s.callback(ctx, "", in)
 	})
 	huma.Register(s.api, callbackOp("tenant", "/v1/tenants/{tenant}"), func(ctx context.Context, in *struct {
 		TenantPath
-		callbackInput
+		CallbackInput
 	}) (*redirectOutput, error) {
-		return s.callback(ctx, in.Tenant, &in.callbackInput)
+		return s.callback(ctx, in.Tenant, &in.CallbackInput)
 	})
-	huma.Register(s.api, logoutOp("platform", "/v1"), func(ctx context.Context, in *logoutInput) (*logoutOutput, error) {
+	huma.Register(s.api, logoutOp("platform", "/v1"), func(ctx context.Context, in *LogoutInput) (*logoutOutput, error) {
 		return s.logout(ctx, "", in)
 	})
 	huma.Register(s.api, logoutOp("tenant", "/v1/tenants/{tenant}"), func(ctx context.Context, in *struct {
 		TenantPath
-		logoutInput
+		LogoutInput
 	}) (*logoutOutput, error) {
-		return s.logout(ctx, in.Tenant, &in.logoutInput)
+		return s.logout(ctx, in.Tenant, &in.LogoutInput)
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-me", Method: http.MethodGet, Path: "/v1/me", Tags: tags, Security: bearer,

@@ -102,10 +102,12 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	s.registerAudit()
 	s.registerIdentity()
 	// Unsafe cross-origin browser requests (a form on another site posting
-	// with our session cookie) are refused; API clients send no Origin.
+	// with our session cookie) are refused before any handler runs; API
+	// clients send no Origin or Sec-Fetch-Site and pass. 401: the browser's
+	// credentials are not accepted from another origin.
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, newProblem(http.StatusForbidden, "cross_origin_refused", "cross-origin requests that change state are refused"), requestIDFrom(r.Context()))
+		writeProblem(w, newProblem(http.StatusUnauthorized, "cross_origin_refused", "cross-origin requests that change state are refused"), requestIDFrom(r.Context()))
 	}))
 	return s, s.middleware(csrf.Handler(mux))
 }

@@ -205,11 +205,11 @@ func (k *KeySet) verifySignature(ctx context.Context, raw string) ([]byte, error
 	// only keys from the configured JWKS URL are trusted.
 
 	snap := k.current.Load()
-	payload, matched, err := verifyWith(jws, snap.keys, kid, alg)
+	payload, known, err := verifyWith(jws, snap.keys, kid, alg)
 	if err == nil {
 		return payload, nil
 	}
-	if matched && kid != "" {
+	if known && kid != "" {
 		// The kid is known and its key says no. Re-fetching would not help
 		// and would let forged tokens drive traffic to the IdP.
 		return nil, err
@@ -218,42 +218,56 @@ func (k *KeySet) verifySignature(ctx context.Context, raw string) ([]byte, error
 	// Unknown kid (or no kid and no cached key fits): the IdP may have
 	// rotated its keys.
 	if ferr := k.refresh(ctx, snap.gen); ferr != nil {
+		if errors.Is(ferr, errRefreshLimited) {
+			return nil, fmt.Errorf("%w (%v)", err, ferr)
+		}
 		return nil, ferr
 	}
 	payload, _, err = verifyWith(jws, k.current.Load().keys, kid, alg)
 	return payload, err
 }
 
-// verifyWith tries the keys that fit kid and alg. matched reports whether
-// any key was a candidate at all.
-func verifyWith(jws *jose.JSONWebSignature, keys []verificationKey, kid, alg string) (payload []byte, matched bool, err error) {
+// verifyWith tries the keys that fit kid and alg. known reports whether
+// the cache has a key the token refers to: one with its kid or, for a token
+// without kid, any key compatible with its alg.
+func verifyWith(jws *jose.JSONWebSignature, keys []verificationKey, kid, alg string) (payload []byte, known bool, err error) {
+	tried := false
 	for i := range keys {
 		vk := &keys[i]
-		if kid != "" && vk.kid != kid {
-			continue
+		if kid != "" {
+			if vk.kid != kid {
+				continue
+			}
+			known = true
 		}
 		if !keyFitsAlg(vk, alg) {
 			continue
 		}
-		matched = true
+		known, tried = true, true
 		if p, err := jws.Verify(vk.key); err == nil {
 			return p, true, nil
 		}
 	}
 	switch {
-	case matched:
+	case tried:
 		return nil, true, fmt.Errorf("%w: signature does not verify", ErrInvalidToken)
+	case known:
+		return nil, true, fmt.Errorf("%w: key %.64q cannot verify %s", ErrInvalidToken, kid, alg)
 	case kid != "":
 		return nil, false, fmt.Errorf("%w: %w: kid %.64q", ErrInvalidToken, ErrUnknownKey, kid)
 	default:
-		return nil, false, fmt.Errorf("%w: %w: no key for algorithm %s", ErrInvalidToken, ErrUnknownKey, alg)
+		return nil, false, fmt.Errorf("%w: %w: no key for %s", ErrInvalidToken, ErrUnknownKey, alg)
 	}
 }
 
+// errRefreshLimited: a fetch would be needed but the last one was less
+// than MinRefreshInterval ago.
+var errRefreshLimited = errors.New("key set refresh rate-limited")
+
 // refresh makes sure keys newer than generation seen are loaded, fetching
 // them if the rate limit allows. It returns nil if newer keys are (now)
-// available, an ErrUnknownKey error if fetching is not allowed yet, or an
-// ErrKeySetUnavailable error if the fetch failed.
+// available, errRefreshLimited if fetching is not allowed yet, an
+// ErrKeySetUnavailable error if the fetch failed, or ctx.Err().
 func (k *KeySet) refresh(ctx context.Context, seen uint64) error {
 	k.mu.Lock()
 	if k.current.Load().gen != seen {
@@ -265,7 +279,7 @@ func (k *KeySet) refresh(ctx context.Context, seen uint64) error {
 		now := k.now()
 		if k.attempted && now.Sub(k.lastFetch) < k.minRefresh {
 			k.mu.Unlock()
-			return fmt.Errorf("%w: %w (key set refresh rate-limited)", ErrInvalidToken, ErrUnknownKey)
+			return errRefreshLimited
 		}
 		k.attempted = true
 		k.lastFetch = now

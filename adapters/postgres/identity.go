@@ -192,6 +192,11 @@ func (r operatorRepo) Add(ctx context.Context, user uuid.UUID, by string, at tim
 	return err
 }
 
+func (r operatorRepo) Remove(ctx context.Context, user uuid.UUID) error {
+	_, err := r.t.tx.Exec(ctx, `DELETE FROM platform_operators WHERE user_id = $1`, user)
+	return err
+}
+
 type providerRepo struct{ t *identityTx }
 
 func (r providerRepo) Get(ctx context.Context) (*identity.Provider, error) {

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/coprod/coprod/adapters/postgres"
+	"github.com/coprod/coprod/domain/identity"
 )
 
 // Config is read from COPROD_* environment variables; flags of the same
@@ -27,6 +30,16 @@ type Config struct {
 	MaxBodyBytes       int64
 	ShutdownTimeout    time.Duration
 	DBMaxConns         int
+
+	SecretsKey, SecretsKeyPrevious []byte // AES-256 keys sealing secrets at rest
+	SessionIdle, SessionAbsolute   time.Duration
+	Platform                       PlatformOIDC
+}
+
+// PlatformOIDC is the identity provider of organisation members, regional
+// analysts and operators.
+type PlatformOIDC struct {
+	Issuer, ClientID, ClientSecret, Audience, OperatorGroup string
 }
 
 // setting is one configuration entry: its variable, flag, default and doc
@@ -47,6 +60,15 @@ var settings = []setting{
 	{env: "COPROD_MAX_BODY_BYTES", flag: "max-body-bytes", def: "1048576", doc: "largest request body accepted (413 above)"},
 	{env: "COPROD_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", doc: "how long SIGTERM waits for requests in flight"},
 	{env: "COPROD_DB_MAX_CONNS", flag: "db-max-conns", def: "20", doc: "size of the database connection pool"},
+	{env: "COPROD_SECRETS_KEY", flag: "secrets-key", doc: "32-byte key (64 hex characters) sealing secrets at rest, e.g. `openssl rand -hex 32`; required by serve (dev keeps one in the data folder)", secret: true},
+	{env: "COPROD_SECRETS_KEY_PREVIOUS", flag: "secrets-key-previous", doc: "the previous key during a rotation: values sealed with it still open", secret: true},
+	{env: "COPROD_SESSION_IDLE_TIMEOUT", flag: "session-idle-timeout", def: "30m", doc: "a browser session unused this long ends"},
+	{env: "COPROD_SESSION_ABSOLUTE_TIMEOUT", flag: "session-absolute-timeout", def: "12h", doc: "a browser session ends this long after login"},
+	{env: "COPROD_PLATFORM_OIDC_ISSUER", flag: "platform-oidc-issuer", doc: "issuer of the platform's identity provider (organisations, regional analysts, operators)"},
+	{env: "COPROD_PLATFORM_OIDC_CLIENT_ID", flag: "platform-oidc-client-id", doc: "client id of coprod at the platform provider"},
+	{env: "COPROD_PLATFORM_OIDC_CLIENT_SECRET", flag: "platform-oidc-client-secret", doc: "client secret of coprod at the platform provider", secret: true},
+	{env: "COPROD_PLATFORM_OIDC_AUDIENCE", flag: "platform-oidc-audience", doc: "audience that the platform provider's API access tokens carry"},
+	{env: "COPROD_PLATFORM_OIDC_OPERATOR_GROUP", flag: "platform-oidc-operator-group", doc: "value of the groups claim that makes a platform user an operator"},
 }
 
 // loadConfig reads the environment, then the flags in args, and validates
@@ -127,6 +149,38 @@ func loadConfig(name string, getenv func(string) string, args []string, defaults
 		bad("COPROD_DB_MAX_CONNS", "want a number between 2 and 1000, got %q", get("COPROD_DB_MAX_CONNS"))
 	}
 	cfg.DBMaxConns = c
+	for _, k := range []struct {
+		env string
+		dst *[]byte
+	}{{"COPROD_SECRETS_KEY", &cfg.SecretsKey}, {"COPROD_SECRETS_KEY_PREVIOUS", &cfg.SecretsKeyPrevious}} {
+		if v := get(k.env); v != "" {
+			key, err := postgres.ParseKey(v)
+			if err != nil {
+				bad(k.env, "%v", err)
+			}
+			*k.dst = key
+		}
+	}
+	for _, d := range []struct {
+		env string
+		dst *time.Duration
+	}{{"COPROD_SESSION_IDLE_TIMEOUT", &cfg.SessionIdle}, {"COPROD_SESSION_ABSOLUTE_TIMEOUT", &cfg.SessionAbsolute}} {
+		v, err := time.ParseDuration(get(d.env))
+		if err != nil || v < time.Minute || v > 30*24*time.Hour {
+			bad(d.env, "want a duration between 1m and 720h, got %q", get(d.env))
+		}
+		*d.dst = v
+	}
+	cfg.Platform = PlatformOIDC{Issuer: get("COPROD_PLATFORM_OIDC_ISSUER"), ClientID: get("COPROD_PLATFORM_OIDC_CLIENT_ID"),
+		ClientSecret: get("COPROD_PLATFORM_OIDC_CLIENT_SECRET"), Audience: get("COPROD_PLATFORM_OIDC_AUDIENCE"),
+		OperatorGroup: get("COPROD_PLATFORM_OIDC_OPERATOR_GROUP")}
+	if pl := cfg.Platform; pl.Issuer != "" || pl.ClientID != "" || pl.ClientSecret != "" || pl.Audience != "" {
+		if pl.Issuer == "" || pl.ClientID == "" || pl.ClientSecret == "" || pl.Audience == "" {
+			bad("COPROD_PLATFORM_OIDC_*", "set all of ISSUER, CLIENT_ID, CLIENT_SECRET and AUDIENCE, or none")
+		} else if !identity.ValidIssuer(pl.Issuer, false) {
+			bad("COPROD_PLATFORM_OIDC_ISSUER", "want an https URL, got %q", pl.Issuer)
+		}
+	}
 	if len(problems) > 0 {
 		return cfg, nil, &usageError{"invalid configuration:\n  " + strings.Join(problems, "\n  ")}
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 
+	"github.com/coprod/coprod/adapters/oidc/devprovider"
 	"github.com/coprod/coprod/adapters/postgres"
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/tenants"
@@ -51,6 +53,18 @@ func dev(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.BootstrapToken = token
+	if len(cfg.SecretsKey) == 0 {
+		if cfg.SecretsKey, err = devSecretsKey(cfg.DataDir); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + ln.Addr().String()
+	}
 
 	pool, err := newPool(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
 	if err != nil {
@@ -60,14 +74,31 @@ func dev(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err := postgres.CheckServiceRole(ctx, pool); err != nil {
 		return err
 	}
-	if err := seedDemo(ctx, postgres.NewStore(pool)); err != nil {
+	store := postgres.NewStore(pool)
+	if err := seedDemo(ctx, store); err != nil {
 		return fmt.Errorf("seed demo data: %w", err)
+	}
+	idp, err := devprovider.Start(devRealms)
+	if err != nil {
+		return fmt.Errorf("start the dev identity provider: %w", err)
+	}
+	defer idp.Stop()
+	platform, _ := idp.Client("platform")
+	cfg.Platform = PlatformOIDC{Issuer: platform.Issuer, ClientID: platform.ClientID, ClientSecret: platform.ClientSecret,
+		Audience: "coprod-platform", OperatorGroup: "platform_operator"}
+	svc, err := wire(cfg, pool, log, true)
+	if err != nil {
+		return err
+	}
+	tokens, err := seedIdentity(ctx, svc, idp, cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("seed dev identities: %w", err)
 	}
 	ready := make(chan string, 1)
 	go func() {
 		select {
-		case addr := <-ready:
-			base := "http://" + addr
+		case <-ready:
+			base := cfg.PublicURL
 			fmt.Fprintf(stdout, `
 coprod %s is running.
   API       %s/v1
@@ -75,17 +106,23 @@ coprod %s is running.
   OpenAPI   %s/openapi.json  (also .yaml)
   Ready     %s/readyz
 
+Log in from a browser (dev identity provider, pick a user):
+  Milano staff   %s/v1/tenants/milano/auth/login?return_to=/v1/tenants/milano/me
+  Platform       %s/v1/auth/login?return_to=/v1/me
+Bearer tokens for curl, one per seeded user (valid 12 h):
+  source %s
+  curl -H "Authorization: Bearer $COPROD_TOKEN_MILANO_OFFICER" %s/v1/tenants/milano/me
 Operator token for first set-up (kept in %s/bootstrap-token):
   export COPROD_TOKEN=%s
   curl -H "Authorization: Bearer $COPROD_TOKEN" %s/v1/tenants
 
 Database (service role): %s
 Press Ctrl-C to stop; data stays in %s for the next run.
-`, version, base, base, base, base, cfg.DataDir, token, base, hostOf(cfg.DatabaseURL), cfg.DataDir)
+`, version, base, base, base, base, base, base, tokens, base, cfg.DataDir, token, base, hostOf(cfg.DatabaseURL), cfg.DataDir)
 		case <-ctx.Done():
 		}
 	}()
-	return listenAndServe(ctx, cfg, buildAPI(cfg, pool, log), log, ready)
+	return listenAndServe(ctx, cfg, ln, svc.handler, log, ready)
 }
 
 // demo is what `coprod dev` seeds: Lombardy with Milan and Bergamo.

@@ -176,3 +176,5 @@ func migrate(ctx context.Context, cfg Config, log *slog.Logger) error {
 	log.Info("database is up to date")
 	return nil
 }
+
+var randRead = rand.Read

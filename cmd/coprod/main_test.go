@@ -102,7 +102,8 @@ func get(t *testing.T, url, token string) (int, map[string]any) {
 func TestServe(t *testing.T) {
 	t.Parallel()
 	db := postgrestest.New(t)
-	base, stop := started(t, env("COPROD_DATABASE_URL", db.AppURL, "COPROD_LISTEN", "127.0.0.1:0", "COPROD_BOOTSTRAP_TOKEN", testToken), "serve")
+	base, stop := started(t, env("COPROD_DATABASE_URL", db.AppURL, "COPROD_LISTEN", "127.0.0.1:0", "COPROD_BOOTSTRAP_TOKEN", testToken,
+		"COPROD_SECRETS_KEY", strings.Repeat("0f", 32)), "serve")
 	if status, body := get(t, base+"/readyz", ""); status != 200 || body["status"] != "ready" {
 		t.Errorf("readyz: %d %v", status, body)
 	}

@@ -9,12 +9,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/coprod/coprod/adapters/httpapi"
 	"github.com/coprod/coprod/adapters/postgres"
-	"github.com/coprod/coprod/domain/app"
-	"github.com/coprod/coprod/tenants"
 )
 
 // serve runs the API until ctx is done, then drains requests in flight for
@@ -35,34 +30,18 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	if err := postgres.CheckMigrated(ctx, pool); err != nil {
 		return err
 	}
-	handler := buildAPI(cfg, pool, log)
-	return listenAndServe(ctx, cfg, handler, log, ready)
-}
-
-func buildAPI(cfg Config, pool *pgxpool.Pool, log *slog.Logger) http.Handler {
-	store := postgres.NewStore(pool)
-	var auth []httpapi.Authenticator
-	if bt := httpapi.NewBootstrapToken(cfg.BootstrapToken); bt != nil {
-		auth = append(auth, bt)
+	svc, err := wire(cfg, pool, log, false)
+	if err != nil {
+		return err
 	}
-	_, h := httpapi.New(httpapi.Config{Version: version, PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes}, httpapi.Deps{
-		Tenants: tenants.NewService(store.Registry(), nil),
-		App:     app.New(store, nil),
-		Ready: func(ctx context.Context) error {
-			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			defer cancel()
-			if err := pool.Ping(ctx); err != nil {
-				return err
-			}
-			return postgres.CheckMigrated(ctx, pool)
-		},
-		Auth: auth,
-		Log:  log,
-	})
-	return h
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	return listenAndServe(ctx, cfg, ln, svc.handler, log, ready)
 }
 
-func listenAndServe(ctx context.Context, cfg Config, handler http.Handler, log *slog.Logger, ready chan<- string) error {
+func listenAndServe(ctx context.Context, cfg Config, ln net.Listener, handler http.Handler, log *slog.Logger, ready chan<- string) error {
 	srv := &http.Server{
 		Handler: handler,
 		// Slow clients are cut: a header must arrive within 5s, a whole
@@ -74,10 +53,6 @@ func listenAndServe(ctx context.Context, cfg Config, handler http.Handler, log *
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "version", version)
 	if ready != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -23,7 +24,11 @@ func TestShutdownDrainsRequestsInFlight(t *testing.T) {
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
 	cfg := Config{Listen: "127.0.0.1:0", ShutdownTimeout: 30 * time.Second}
-	go func() { errc <- listenAndServe(ctx, cfg, h, slog.New(slog.DiscardHandler), ready) }()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { errc <- listenAndServe(ctx, cfg, ln, h, slog.New(slog.DiscardHandler), ready) }()
 	addr := <-ready
 
 	got := make(chan string, 1)

@@ -85,7 +85,7 @@ var (
 	ErrIssuerMismatch        = domain.Errorf(domain.KindInvalid, "issuer_mismatch", "the provider's discovery document names another issuer")
 	ErrDiscoveryFailed       = domain.Errorf(domain.KindInvalid, "discovery_failed", "the provider's discovery document could not be fetched")
 	ErrInvalidClient         = domain.Errorf(domain.KindInvalid, "invalid_client", "client id and client secret are required (1-512 characters)")
-	ErrInvalidAudience       = domain.Errorf(domain.KindInvalid, "invalid_audience", "the audience of API tokens is required (1-512 characters)")
+	ErrInvalidAudience       = domain.Errorf(domain.KindInvalid, "invalid_audience", "the audience of API tokens is required (1-512 characters) and differs from the client id")
 	ErrInvalidClaims         = domain.Errorf(domain.KindInvalid, "invalid_claim_mapping", "claim names are 1-100 characters and mapped roles must be tenant roles")
 	ErrInvalidScopes         = domain.Errorf(domain.KindInvalid, "invalid_scopes", "scopes must include openid and be at most 20 short words")
 	ErrInvalidDomain         = domain.Errorf(domain.KindInvalid, "invalid_email_domain", "an allowed e-mail domain is a host name such as comune.milano.it")
@@ -101,7 +101,9 @@ func (p *Provider) Normalize(allowLoopbackHTTP bool) error {
 	if p.ClientID == "" || len(p.ClientID) > 512 || p.ClientSecret == "" || len(p.ClientSecret) > 512 {
 		return ErrInvalidClient.WithField("clientId")
 	}
-	if p.Audience == "" || len(p.Audience) > 512 {
+	// The audience of API tokens must not be the client id: ID tokens carry
+	// the client id as audience, and must never pass as API tokens.
+	if p.Audience == "" || len(p.Audience) > 512 || p.Audience == p.ClientID {
 		return ErrInvalidAudience.WithField("audience")
 	}
 	if len(p.Scopes) == 0 {

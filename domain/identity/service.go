@@ -236,6 +236,15 @@ func (s *Service) CompleteLogin(ctx context.Context, realm uuid.UUID, prov *Prov
 			return err
 		}
 		sess.UserID = u.ID
+		if realm == uuid.Nil && prov.mapsOperator() {
+			if slices.Contains(prov.Claims.Roles(id.Groups), domain.RolePlatformOperator) {
+				if err := tx.Operators().Add(ctx, u.ID, "claims", now); err != nil {
+					return err
+				}
+			} else if err := tx.Operators().Remove(ctx, u.ID); err != nil {
+				return err
+			}
+		}
 		if realm != uuid.Nil {
 			var ms []Membership
 			for _, r := range prov.Claims.Roles(id.Groups) {
@@ -332,19 +341,15 @@ func (s *Service) BearerPrincipal(ctx context.Context, realm, tenant uuid.UUID, 
 	}
 	var u *User
 	err := s.store.Atomic(ctx, uuid.Nil, func(tx Tx) (err error) {
-		u, err = tx.Users().ByIssuerSubject(ctx, id.Issuer, id.Subject)
-		if errors.Is(err, ErrUserNotFound) {
-			u = &User{ID: domain.NewID(), Issuer: id.Issuer, Subject: id.Subject, Email: id.Email, Name: id.Name, CreatedAt: s.now()}
-			return tx.Users().Add(ctx, u)
-		}
+		u, err = s.ensureUser(ctx, tx, id, s.now())
 		return err
 	})
 	if err != nil {
 		return domain.Principal{}, err
 	}
-	var claimRoles []domain.Role
-	if realm != uuid.Nil {
-		claimRoles = prov.Claims.Roles(id.Groups)
+	claimRoles := prov.Claims.Roles(id.Groups)
+	if realm == uuid.Nil { // the platform's provider grants the operator role only
+		claimRoles = slices.DeleteFunc(claimRoles, func(r domain.Role) bool { return r != domain.RolePlatformOperator })
 	}
 	return s.principal(ctx, u.ID, realm, tenant, claimRoles, nil)
 }
@@ -443,6 +448,70 @@ func (s *Service) Invite(ctx context.Context, tenant uuid.UUID, email string, ro
 			map[string]any{"role": role, "emailSha256": base64.RawURLEncoding.EncodeToString(h[:])}))
 	})
 	return inv, err
+}
+
+func (p *Provider) mapsOperator() bool {
+	for _, roles := range p.Claims.GroupRoles {
+		if slices.Contains(roles, domain.RolePlatformOperator) {
+			return true
+		}
+	}
+	return false
+}
+
+// Grant gives a role in tenant to the user (issuer, subject), creating the
+// user record if they have never logged in. Operator only: it is how
+// platform users (regional analysts) get roles in a region.
+func (s *Service) Grant(ctx context.Context, tenant uuid.UUID, issuer, subject string, role domain.Role) error {
+	p, err := domain.PrincipalFrom(ctx)
+	if err != nil {
+		return err
+	}
+	if !p.IsOperator() {
+		return domain.ErrForbidden
+	}
+	if !ValidTenantRole(role) {
+		return ErrInvalidRole.WithField("role")
+	}
+	now := s.now()
+	return s.store.Atomic(ctx, tenant, func(tx Tx) error {
+		u, err := s.ensureUser(ctx, tx, Identity{Issuer: issuer, Subject: subject}, now)
+		if err != nil {
+			return err
+		}
+		if err := tx.Memberships().Add(ctx, Membership{TenantID: tenant, UserID: u.ID, Role: role, Source: "operator", CreatedAt: now}); err != nil {
+			return err
+		}
+		return tx.Audit().Append(ctx, audit.New(tenant, p, now, "membership.granted", "user", u.ID, map[string]any{"role": role}))
+	})
+}
+
+// GrantOperator makes the user (issuer, subject) a platform operator.
+func (s *Service) GrantOperator(ctx context.Context, issuer, subject string) error {
+	p, err := domain.PrincipalFrom(ctx)
+	if err != nil {
+		return err
+	}
+	if !p.IsOperator() {
+		return domain.ErrForbidden
+	}
+	now := s.now()
+	return s.store.Atomic(ctx, uuid.Nil, func(tx Tx) error {
+		u, err := s.ensureUser(ctx, tx, Identity{Issuer: issuer, Subject: subject}, now)
+		if err != nil {
+			return err
+		}
+		return tx.Operators().Add(ctx, u.ID, p.Subject, now)
+	})
+}
+
+func (s *Service) ensureUser(ctx context.Context, tx Tx, id Identity, now time.Time) (*User, error) {
+	u, err := tx.Users().ByIssuerSubject(ctx, id.Issuer, id.Subject)
+	if errors.Is(err, ErrUserNotFound) {
+		u = &User{ID: domain.NewID(), Issuer: id.Issuer, Subject: id.Subject, Email: id.Email, Name: id.Name, CreatedAt: now}
+		return u, tx.Users().Add(ctx, u)
+	}
+	return u, err
 }
 
 // Me describes the caller.

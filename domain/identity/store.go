@@ -79,6 +79,7 @@ type LoginAttempts interface {
 type Operators interface {
 	Is(ctx context.Context, user uuid.UUID) (bool, error)
 	Add(ctx context.Context, user uuid.UUID, grantedBy string, at time.Time) error
+	Remove(ctx context.Context, user uuid.UUID) error
 }
 
 // Providers: the tenant's identity provider (tenant-scoped).

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/coprod/coprod/adapters/httpapi"
+	"github.com/coprod/coprod/adapters/oidc"
+	"github.com/coprod/coprod/adapters/postgres"
+	"github.com/coprod/coprod/domain"
+	"github.com/coprod/coprod/domain/app"
+	"github.com/coprod/coprod/domain/identity"
+	"github.com/coprod/coprod/tenants"
+)
+
+// services are the use cases of one process, wired to their adapters.
+type services struct {
+	store   *postgres.Store
+	tenants *tenants.Service
+	app     *app.Service
+	ids     *identity.Service
+	handler http.Handler
+}
+
+// wire builds everything behind the API by hand: stores, use cases, the
+// OIDC client and the HTTP handler. dev admits loopback http issuers.
+func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services, error) {
+	if len(cfg.SecretsKey) == 0 {
+		return nil, &usageError{"COPROD_SECRETS_KEY is required: 32 random bytes as 64 hex characters (openssl rand -hex 32); it seals client secrets at rest"}
+	}
+	var previous [][]byte
+	if len(cfg.SecretsKeyPrevious) > 0 {
+		previous = append(previous, cfg.SecretsKeyPrevious)
+	}
+	sealer, err := postgres.NewSealer(cfg.SecretsKey, previous...)
+	if err != nil {
+		return nil, err
+	}
+	store := postgres.NewStore(pool)
+	oc := oidc.NewClient(false)
+	var platform *identity.Provider
+	if pl := cfg.Platform; pl.Issuer != "" {
+		platform = &identity.Provider{Issuer: pl.Issuer, ClientID: pl.ClientID, ClientSecret: pl.ClientSecret, Audience: pl.Audience,
+			Scopes: []string{"openid", "email", "profile", "groups"},
+			Claims: identity.ClaimMapping{EmailClaim: "email", NameClaim: "name", GroupsClaim: "groups"}}
+		if pl.OperatorGroup != "" {
+			platform.Claims.GroupRoles = map[string][]domain.Role{pl.OperatorGroup: {domain.RolePlatformOperator}}
+		}
+	}
+	s := &services{
+		store:   store,
+		tenants: tenants.NewService(store.Registry(), nil),
+		app:     app.New(store, nil),
+		ids: identity.NewService(store.Identity(sealer), oc, nil, identity.Config{
+			IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionAbsolute, AllowLoopbackHTTP: dev, Platform: platform}),
+	}
+	auth := []httpapi.Authenticator{&httpapi.IdentityAuth{IDs: s.ids, OIDC: oidcPort{oc}}}
+	if bt := httpapi.NewBootstrapToken(cfg.BootstrapToken); bt != nil {
+		auth = append(auth, bt)
+	}
+	_, s.handler = httpapi.New(httpapi.Config{Version: version, PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, SessionMaxAge: cfg.SessionAbsolute}, httpapi.Deps{
+		Tenants: s.tenants, App: s.app, IDs: s.ids, OIDC: oidcPort{oc},
+		Ready: func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			if err := pool.Ping(ctx); err != nil {
+				return err
+			}
+			return postgres.CheckMigrated(ctx, pool)
+		},
+		Auth: auth,
+		Log:  log,
+	})
+	return s, nil
+}
+
+// oidcPort adapts the oidc adapter to the port httpapi declares, so that
+// neither adapter imports the other.
+type oidcPort struct{ c *oidc.Client }
+
+func (o oidcPort) AuthCodeURL(ctx context.Context, p *identity.Provider, redirectURI, state, nonce, verifier string) (string, error) {
+	return o.c.AuthCodeURL(ctx, p, redirectURI, state, nonce, verifier)
+}
+
+func (o oidcPort) Exchange(ctx context.Context, p *identity.Provider, redirectURI, code, verifier, nonce string) (identity.Identity, string, error) {
+	return o.c.Exchange(ctx, p, redirectURI, code, verifier, nonce)
+}
+
+func (o oidcPort) Metadata(ctx context.Context, issuer string) (httpapi.ProviderMetadata, error) {
+	m, err := o.c.Metadata(ctx, issuer)
+	return httpapi.ProviderMetadata{IssParameterSupported: m.IssParameterSupported, EndSessionEndpoint: m.EndSessionEndpoint}, err
+}
+
+func (o oidcPort) VerifyBearer(ctx context.Context, p *identity.Provider, token string) (identity.Identity, error) {
+	id, err := o.c.VerifyBearer(ctx, p, token)
+	if errors.Is(err, oidc.ErrKeySetUnavailable) {
+		return id, err // an outage of the provider, logged as such
+	}
+	return id, err
+}

@@ -101,7 +101,10 @@ func setupAuth(t *testing.T) *authBundle {
 
 type testWriter struct{ t *testing.T }
 
-func (w *testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // browser is a user agent with its own cookies that trusts the test server.
 func (b *authBundle) browser() *http.Client {
@@ -243,9 +246,9 @@ func TestLoginRefusals(t *testing.T) {
 	}
 	cases := []struct {
 		name   string
-		before func(t *testing.T)          // after the provider answered, before the callback
+		before func(t *testing.T)              // after the provider answered, before the callback
 		edit   func(u *url.URL, b *authBundle) // the callback URL as the attacker sends it
-		fresh  bool                        // a different browser sends the callback
+		fresh  bool                            // a different browser sends the callback
 		code   string
 	}{
 		{name: "state mismatch", edit: func(u *url.URL, _ *authBundle) { setQuery(u, "state", identity.NewSecret()) }, code: "login_invalid"},

@@ -242,6 +242,21 @@ func TestDev(t *testing.T) {
 		if items, _ := body["items"].([]any); status != 200 || len(items) != 3 {
 			t.Errorf("round %d: demo tenants: %d %v", round, status, body)
 		}
+		// The dev provider's tokens work for curl, each in its own tenant only.
+		tokens, err := os.ReadFile(filepath.Join(dataDir, "dev-tokens.env"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		officer := regexp.MustCompile(`COPROD_TOKEN_MILANO_OFFICER=(\S+)`).FindSubmatch(tokens)
+		if officer == nil {
+			t.Fatalf("no Milano officer token in:\n%s", tokens)
+		}
+		if status, body := get(t, base+"/v1/tenants/milano/me", string(officer[1])); status != 200 || !strings.Contains(fmt.Sprint(body["roles"]), "officer") {
+			t.Errorf("round %d: officer token at Milano: %d %v", round, status, body)
+		}
+		if status, _ := get(t, base+"/v1/tenants/bergamo/me", string(officer[1])); status != 401 {
+			t.Errorf("round %d: Milano's token at Bergamo: %d", round, status)
+		}
 		pid := postmasterPid(t, dataDir)
 		if err := stop(); err != nil {
 			t.Fatalf("round %d: stop: %v", round, err)

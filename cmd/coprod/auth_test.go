@@ -383,3 +383,59 @@ func TestBearerTokens(t *testing.T) {
 	}
 	_ = context.Background
 }
+
+func TestProviderSettingsOverHTTP(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t)
+	client := b.srv.Client()
+	tok := b.idpA.AccessToken(t, "coprod-milano", "anna").AccessToken
+	// An officer may not read the settings; the bootstrap operator is not configured here.
+	if r := do(t, client, "GET", b.base+"/v1/tenants/milano/identity-provider", "Authorization", "Bearer "+tok); r.status != 403 {
+		t.Errorf("officer reads provider settings: %d %v", r.status, r.body)
+	}
+	// Make anna Milano's tenant admin through an invitation, then log in again.
+	op := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "test-op", Roles: []domain.Role{domain.RolePlatformOperator}})
+	milano, _ := b.svc.tenants.Get(op, "milano")
+	if _, err := b.svc.ids.Invite(op, milano.ID, "anna@comune.milano.it", domain.RoleTenantAdmin); err != nil {
+		t.Fatal(err)
+	}
+	browser := b.browser()
+	if r := do(t, browser, "GET", b.startLogin(t, browser, "milano", "anna").String()); r.status != http.StatusSeeOther {
+		t.Fatalf("login: %d %v", r.status, r.body)
+	}
+	r := do(t, browser, "GET", b.base+"/v1/tenants/milano/identity-provider")
+	if r.status != 200 || r.body["issuer"] != b.idpA.Issuer || r.body["clientSecret"] != nil {
+		t.Fatalf("admin reads settings: %d %v", r.status, r.body)
+	}
+	// Saving with a stale If-Match is refused; the secret never comes back.
+	body := `{"issuer":"` + b.idpA.Issuer + `","clientId":"coprod-milano","audience":"coprod-milano-api","allowedEmailDomains":["comune.milano.it"]}`
+	put := func(ifMatch string) resp {
+		req, _ := http.NewRequestWithContext(t.Context(), "PUT", b.base+"/v1/tenants/milano/identity-provider", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("If-Match", ifMatch)
+		res, err := browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		out := resp{status: res.StatusCode, header: res.Header}
+		_ = json.NewDecoder(res.Body).Decode(&out.body)
+		return out
+	}
+	if r := put(`"99"`); r.status != 412 {
+		t.Errorf("stale If-Match: %d %v", r.status, r.body)
+	}
+	r = put(r.header.Get("ETag"))
+	if r.status != 200 || r.body["clientSecret"] != nil || jsonOf(r.body["allowedEmailDomains"]) != `["comune.milano.it"]` {
+		t.Errorf("save: %d %v", r.status, r.body)
+	}
+	// Eve's e-mail is outside the allowed domain now: no session for her.
+	before := b.sessions(t)
+	eve := b.browser()
+	if r := do(t, eve, "GET", b.startLogin(t, eve, "milano", "eve").String()); r.status != 403 || r.body["code"] != "email_domain_not_allowed" {
+		t.Errorf("login from a foreign domain: %d %v", r.status, r.body)
+	}
+	if after := b.sessions(t); after != before {
+		t.Errorf("sessions %d → %d", before, after)
+	}
+}

@@ -43,6 +43,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
+		if strings.HasPrefix(cfg.PublicURL, "http://") {
+			// Session cookies are Secure: plain http is for `coprod dev` on loopback only.
+			return &usageError{"COPROD_PUBLIC_URL must be https for serve (plain http is only for `coprod dev` on loopback)"}
+		}
 		return serve(ctx, cfg, newLogger(stdout, cfg.LogLevel), nil)
 	case "dev":
 		cfg, _, err := loadConfig(cmd, getenv, rest, map[string]string{"COPROD_LISTEN": "127.0.0.1:8080"})

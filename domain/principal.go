@@ -30,6 +30,9 @@ type Principal struct {
 	UserID   uuid.UUID // zero for the bootstrap operator and the system
 	TenantID uuid.UUID
 	Roles    []Role
+	// Orgs are the organisations the caller acts for, with its roles there
+	// (org_admin, org_member). Platform-wide: an organisation acts in many tenants.
+	Orgs map[uuid.UUID][]Role
 }
 
 // Has reports whether the principal holds any of the roles.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -347,7 +348,14 @@ type MeOutput struct {
 			Role   string `json:"role"`
 			Source string `json:"source" enum:"claims,invitation,operator"`
 		} `json:"memberships,omitempty"`
+		Organisations []OrgRoles `json:"organisations,omitempty" doc:"Organisations the caller acts for"`
 	}
+}
+
+// OrgRoles are the caller's roles in one organisation.
+type OrgRoles struct {
+	ID    uuid.UUID `json:"id"`
+	Roles []string  `json:"roles"`
 }
 
 func (s *Server) me(ctx context.Context) (*MeOutput, error) {
@@ -372,6 +380,14 @@ func (s *Server) me(ctx context.Context) (*MeOutput, error) {
 	for _, r := range me.Roles {
 		b.Roles = append(b.Roles, string(r))
 	}
+	for id, roles := range me.Orgs {
+		o := OrgRoles{ID: id}
+		for _, r := range roles {
+			o.Roles = append(o.Roles, string(r))
+		}
+		b.Organisations = append(b.Organisations, o)
+	}
+	slices.SortFunc(b.Organisations, func(a, c OrgRoles) int { return strings.Compare(a.ID.String(), c.ID.String()) })
 	for _, m := range me.Memberships {
 		b.Memberships = append(b.Memberships, struct {
 			Role   string `json:"role"`

@@ -20,6 +20,7 @@ import (
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/app"
 	"github.com/coprod/coprod/domain/identity"
+	"github.com/coprod/coprod/domain/organisation"
 	"github.com/coprod/coprod/tenants"
 )
 
@@ -47,6 +48,7 @@ type Deps struct {
 	Tenants *tenants.Service
 	App     *app.Service
 	IDs     *identity.Service // nil: no login (foundation-only deployments, some tests)
+	Orgs    *organisation.Service
 	OIDC    OIDC
 	Ready   func(context.Context) error // database reachable and schema current
 	Auth    []Authenticator
@@ -59,6 +61,7 @@ type Server struct {
 	tenants *tenants.Service
 	app     *app.Service
 	ids     *identity.Service
+	orgs    *organisation.Service
 	oidc    OIDC
 	ready   func(context.Context) error
 	auth    []Authenticator
@@ -80,7 +83,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	if cfg.SessionMaxAge == 0 {
 		cfg.SessionMaxAge = 12 * time.Hour
 	}
-	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
+	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."
@@ -101,6 +104,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	s.registerTenants()
 	s.registerAudit()
 	s.registerIdentity()
+	s.registerOrganisations()
 	// Unsafe cross-origin browser requests (a form on another site posting
 	// with our session cookie) are refused before any handler runs; API
 	// clients send no Origin or Sec-Fetch-Site and pass. 401: the browser's

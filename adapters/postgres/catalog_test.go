@@ -19,7 +19,8 @@ func platformTable(name string) bool {
 	switch name {
 	case "tenants", "schema_migrations", // the registry and the migration log
 		"users", "platform_operators", // people, who may act in several tenants
-		"login_attempts", "sessions": // authentication state, looked up before a tenant is in scope
+		"login_attempts", "sessions", // authentication state, looked up before a tenant is in scope
+		"organisations", "organisation_members": // third-sector bodies act in many tenants
 		return true
 	}
 	return strings.HasPrefix(name, "river_")

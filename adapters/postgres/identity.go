@@ -96,6 +96,18 @@ func (r userRepo) Update(ctx context.Context, u *identity.User) error {
 	return err
 }
 
+func (r userRepo) OrgRoles(ctx context.Context, user uuid.UUID) (map[uuid.UUID][]domain.Role, error) {
+	rows, err := r.t.tx.Query(ctx, `SELECT organisation_id, role FROM organisation_members WHERE user_id = $1`, user)
+	if err != nil {
+		return nil, err
+	}
+	out := map[uuid.UUID][]domain.Role{}
+	var org uuid.UUID
+	var role domain.Role
+	_, err = pgx.ForEachRow(rows, []any{&org, &role}, func() error { out[org] = append(out[org], role); return nil })
+	return out, err
+}
+
 type sessionRepo struct{ t *identityTx }
 
 func realmOf(id uuid.UUID) *uuid.UUID { return nullUUID(id) }

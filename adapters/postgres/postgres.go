@@ -16,6 +16,7 @@ import (
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/app"
 	"github.com/coprod/coprod/domain/audit"
+	"github.com/coprod/coprod/domain/organisation"
 	"github.com/coprod/coprod/tenants"
 )
 
@@ -106,8 +107,9 @@ func (t *platformTx) Audit(tenant uuid.UUID) audit.Log {
 
 // constraintErrors maps unique constraints to the domain errors they mean.
 var constraintErrors = map[string]*domain.Error{
-	"tenants_slug_key":  tenants.ErrSlugTaken,
-	"tenants_istat_key": tenants.ErrISTATTaken,
+	"tenants_slug_key":              tenants.ErrSlugTaken,
+	"tenants_istat_key":             tenants.ErrISTATTaken,
+	"organisations_fiscal_code_key": organisation.ErrFiscalCodeTaken,
 	"invitations_pending_key": domain.Errorf(domain.KindConflict, "invitation_pending",
 		"this address already has a pending invitation for that role"),
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 
 	"github.com/coprod/coprod/adapters/oidc/devprovider"
 	"github.com/coprod/coprod/adapters/postgres"
@@ -78,11 +80,19 @@ func dev(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err := seedDemo(ctx, store); err != nil {
 		return fmt.Errorf("seed demo data: %w", err)
 	}
-	idp, err := devprovider.Start(devRealms)
+	portsFile := filepath.Join(cfg.DataDir, "dev-idp-ports.json")
+	var ports map[string]int
+	if b, err := os.ReadFile(portsFile); err == nil {
+		_ = json.Unmarshal(b, &ports)
+	}
+	idp, err := devprovider.Start(devRealms, ports)
 	if err != nil {
 		return fmt.Errorf("start the dev identity provider: %w", err)
 	}
 	defer idp.Stop()
+	if b, err := json.Marshal(idp.Ports()); err == nil {
+		_ = os.WriteFile(portsFile, b, 0o600)
+	}
 	platform, _ := idp.Client("platform")
 	cfg.Platform = PlatformOIDC{Issuer: platform.Issuer, ClientID: platform.ClientID, ClientSecret: platform.ClientSecret,
 		Audience: "coprod-platform", OperatorGroup: "platform_operator"}

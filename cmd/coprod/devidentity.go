@@ -12,6 +12,7 @@ import (
 	"github.com/coprod/coprod/adapters/postgres"
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/identity"
+	"github.com/coprod/coprod/domain/organisation"
 )
 
 // devRealms are the issuers of `coprod dev`: one per demo tenant, like
@@ -78,6 +79,9 @@ func seedIdentity(ctx context.Context, svc *services, idp *devprovider.Provider,
 	if err := svc.ids.Grant(op, lomb.ID, platform.Issuer, "lombardia-analyst", domain.RoleRegionalAnalyst); err != nil {
 		return "", err
 	}
+	if err := seedOrganisations(op, svc, platform.Issuer); err != nil {
+		return "", err
+	}
 	path := filepath.Join(dataDir, "dev-tokens.env")
 	return path, os.WriteFile(path, []byte(env.String()), 0o600)
 }
@@ -94,4 +98,48 @@ func devSecretsKey(dataDir string) ([]byte, error) {
 		return nil, err
 	}
 	return key, os.WriteFile(path, []byte(fmt.Sprintf("%x\n", key)), 0o600)
+}
+
+// demoOrganisations are fictitious third-sector bodies (valid check digits,
+// no real fiscal codes).
+var demoOrganisations = []organisation.Organisation{
+	{FiscalCode: "04123456784", LegalName: "Cooperativa Sociale Esempio Onlus", LegalForm: "social_cooperative", SeatISTAT: "015146",
+		RUNTS:    organisation.RUNTS{Status: "registered", Number: "DEMO-1001", Section: "is", RegisteredOn: time.Date(2022, 5, 10, 0, 0, 0, 0, time.UTC)},
+		Contacts: organisation.Contacts{Email: "info@coop-esempio.it", PEC: "coop-esempio@pec.it"}},
+	{FiscalCode: "05234567898", LegalName: "Associazione di Promozione Sociale Quartieri Insieme", LegalForm: "association", SeatISTAT: "016024",
+		RUNTS: organisation.RUNTS{Status: "registered", Number: "DEMO-2002", Section: "aps", RegisteredOn: time.Date(2023, 1, 20, 0, 0, 0, 0, time.UTC)}},
+	{FiscalCode: "06345678905", LegalName: "Fondazione Comunità Solidale", LegalForm: "foundation", SeatISTAT: "015146",
+		RUNTS: organisation.RUNTS{Status: "pending"}},
+}
+
+// seedOrganisations registers the demo organisations once and makes the
+// dev "org-member" user the admin of the first.
+func seedOrganisations(op context.Context, svc *services, platformIssuer string) error {
+	existing, _, err := svc.orgs.List(op, organisation.Filter{Limit: 500})
+	if err != nil {
+		return err
+	}
+	have := map[string]*organisation.Organisation{}
+	for _, o := range existing {
+		have[o.FiscalCode] = o
+	}
+	first := have[demoOrganisations[0].FiscalCode] == nil
+	for _, o := range demoOrganisations {
+		if have[o.FiscalCode] != nil {
+			continue
+		}
+		got, err := svc.orgs.Register(op, o)
+		if err != nil {
+			return err
+		}
+		have[o.FiscalCode] = got
+	}
+	if !first {
+		return nil // seeded by an earlier run
+	}
+	if _, err := svc.ids.Provision(op, identity.Identity{Issuer: platformIssuer, Subject: "org-member", Email: "socia@coop-esempio.it"}); err != nil {
+		return err
+	}
+	_, err = svc.orgs.SetMember(op, have[demoOrganisations[0].FiscalCode].ID, "socia@coop-esempio.it", domain.RoleOrgAdmin)
+	return err
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/app"
 	"github.com/coprod/coprod/domain/identity"
+	"github.com/coprod/coprod/domain/organisation"
 	"github.com/coprod/coprod/tenants"
 )
 
@@ -24,6 +25,7 @@ type services struct {
 	tenants *tenants.Service
 	app     *app.Service
 	ids     *identity.Service
+	orgs    *organisation.Service
 	handler http.Handler
 }
 
@@ -56,6 +58,7 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 		store:   store,
 		tenants: tenants.NewService(store.Registry(), nil),
 		app:     app.New(store, nil),
+		orgs:    organisation.NewService(store.Organisations(), nil),
 		ids: identity.NewService(store.Identity(sealer), oc, nil, identity.Config{
 			IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionAbsolute, AllowLoopbackHTTP: dev, Platform: platform}),
 	}
@@ -64,7 +67,7 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 		auth = append(auth, bt)
 	}
 	_, s.handler = httpapi.New(httpapi.Config{Version: version, PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, SessionMaxAge: cfg.SessionAbsolute}, httpapi.Deps{
-		Tenants: s.tenants, App: s.app, IDs: s.ids, OIDC: oidcPort{oc},
+		Tenants: s.tenants, App: s.app, IDs: s.ids, Orgs: s.orgs, OIDC: oidcPort{oc},
 		Ready: func(ctx context.Context) error {
 			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()

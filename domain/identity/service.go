@@ -374,6 +374,10 @@ func (s *Service) principal(ctx context.Context, user, realm, tenant uuid.UUID, 
 			if op {
 				p.Roles = append(p.Roles, domain.RolePlatformOperator)
 			}
+			// Organisation members log in through the platform's provider.
+			if p.Orgs, err = tx.Users().OrgRoles(ctx, user); err != nil {
+				return err
+			}
 		}
 		if scope == uuid.Nil {
 			return nil
@@ -486,6 +490,24 @@ func (s *Service) Grant(ctx context.Context, tenant uuid.UUID, issuer, subject s
 	})
 }
 
+// Provision records a user before their first login (operator only), so
+// that roles can be given to them ahead of time.
+func (s *Service) Provision(ctx context.Context, id Identity) (*User, error) {
+	p, err := domain.PrincipalFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !p.IsOperator() {
+		return nil, domain.ErrForbidden
+	}
+	var u *User
+	err = s.store.Atomic(ctx, uuid.Nil, func(tx Tx) (err error) {
+		u, err = s.ensureUser(ctx, tx, id, s.now())
+		return err
+	})
+	return u, err
+}
+
 // GrantOperator makes the user (issuer, subject) a platform operator.
 func (s *Service) GrantOperator(ctx context.Context, issuer, subject string) error {
 	p, err := domain.PrincipalFrom(ctx)
@@ -520,6 +542,7 @@ type Me struct {
 	TenantID    uuid.UUID
 	Roles       []domain.Role
 	Memberships []Membership // in TenantID
+	Orgs        map[uuid.UUID][]domain.Role
 }
 
 // WhoAmI returns the caller's identity and roles.
@@ -528,7 +551,7 @@ func (s *Service) WhoAmI(ctx context.Context) (*Me, error) {
 	if err != nil {
 		return nil, err
 	}
-	me := &Me{TenantID: p.TenantID, Roles: p.Roles}
+	me := &Me{TenantID: p.TenantID, Roles: p.Roles, Orgs: p.Orgs}
 	if p.UserID == uuid.Nil { // the bootstrap operator has no user
 		me.User = &User{Subject: p.Subject}
 		return me, nil

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/audit"
 )
 
@@ -58,6 +59,8 @@ type Users interface {
 	ByIssuerSubject(ctx context.Context, issuer, subject string) (*User, error)
 	Add(ctx context.Context, u *User) error
 	Update(ctx context.Context, u *User) error
+	// OrgRoles are the user's roles in organisations (platform-wide).
+	OrgRoles(ctx context.Context, user uuid.UUID) (map[uuid.UUID][]domain.Role, error)
 }
 
 // Sessions: platform-level. Missing → ErrSessionInvalid.

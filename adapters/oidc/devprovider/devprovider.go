@@ -49,8 +49,10 @@ type realm struct {
 	users []User
 }
 
-// Start runs one loopback issuer per realm.
-func Start(realms []Realm) (*Provider, error) {
+// Start runs one loopback issuer per realm. ports names the port each realm
+// had before (from Ports): issuers keep their URL across restarts when the
+// port is still free, so users, who are (issuer, subject), stay the same.
+func Start(realms []Realm, ports map[string]int) (*Provider, error) {
 	p := &Provider{realms: map[string]*realm{}}
 	for _, r := range realms {
 		key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -67,7 +69,10 @@ func Start(realms []Realm) (*Provider, error) {
 		if err := m.AddMiddleware(rl.chooser); err != nil {
 			return nil, err
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0") // loopback only, always
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ports[r.Name])) // loopback only, always
+		if err != nil {
+			ln, err = net.Listen("tcp", "127.0.0.1:0")
+		}
 		if err != nil {
 			p.Stop()
 			return nil, err
@@ -79,6 +84,19 @@ func Start(realms []Realm) (*Provider, error) {
 		p.realms[r.Name] = rl
 	}
 	return p, nil
+}
+
+// Ports returns the port of each realm's issuer, to pass to the next Start.
+func (p *Provider) Ports() map[string]int {
+	out := map[string]int{}
+	for name, r := range p.realms {
+		if u, err := url.Parse(r.m.Issuer()); err == nil {
+			var port int
+			fmt.Sscan(u.Port(), &port)
+			out[name] = port
+		}
+	}
+	return out
 }
 
 // Stop shuts every issuer down.

@@ -349,7 +349,16 @@ type MeOutput struct {
 			Source string `json:"source" enum:"claims,invitation,operator"`
 		} `json:"memberships,omitempty"`
 		Organisations []OrgRoles `json:"organisations,omitempty" doc:"Organisations the caller acts for"`
+		Tenants       []MeTenant `json:"tenants,omitempty" doc:"Every tenant where the caller holds a role"`
 	}
+}
+
+// MeTenant is a tenant the caller belongs to.
+type MeTenant struct {
+	ID   uuid.UUID `json:"id"`
+	Slug string    `json:"slug"`
+	Name string    `json:"name"`
+	Kind string    `json:"kind"`
 }
 
 // OrgRoles are the caller's roles in one organisation.
@@ -386,6 +395,11 @@ func (s *Server) me(ctx context.Context) (*MeOutput, error) {
 			o.Roles = append(o.Roles, string(r))
 		}
 		b.Organisations = append(b.Organisations, o)
+	}
+	for _, id := range me.Tenants {
+		if t, err := s.tenants.Resolve(ctx, id.String()); err == nil {
+			b.Tenants = append(b.Tenants, MeTenant{ID: t.ID, Slug: t.Slug, Name: t.Name, Kind: string(t.Kind)})
+		}
 	}
 	slices.SortFunc(b.Organisations, func(a, c OrgRoles) int { return strings.Compare(a.ID.String(), c.ID.String()) })
 	for _, m := range me.Memberships {

@@ -20,7 +20,8 @@ func platformTable(name string) bool {
 	case "tenants", "schema_migrations", // the registry and the migration log
 		"users", "platform_operators", // people, who may act in several tenants
 		"login_attempts", "sessions", // authentication state, looked up before a tenant is in scope
-		"organisations", "organisation_members": // third-sector bodies act in many tenants
+		"organisations", "organisation_members", // third-sector bodies act in many tenants
+		"user_tenants": // which tenants a person belongs to (no roles), for /v1/me
 		return true
 	}
 	return strings.HasPrefix(name, "river_")

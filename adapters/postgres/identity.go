@@ -108,6 +108,14 @@ func (r userRepo) OrgRoles(ctx context.Context, user uuid.UUID) (map[uuid.UUID][
 	return out, err
 }
 
+func (r userRepo) Tenants(ctx context.Context, user uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := r.t.tx.Query(ctx, `SELECT tenant_id FROM user_tenants WHERE user_id = $1 ORDER BY tenant_id`, user)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+}
+
 type sessionRepo struct{ t *identityTx }
 
 func realmOf(id uuid.UUID) *uuid.UUID { return nullUUID(id) }
@@ -305,7 +313,10 @@ func (r membershipRepo) ReplaceFromClaims(ctx context.Context, user uuid.UUID, m
 			return err
 		}
 	}
-	return nil
+	// Keep the index of the user's tenants in step: no role left, no entry.
+	_, err := r.t.tx.Exec(ctx, `DELETE FROM user_tenants WHERE user_id = $2 AND tenant_id = $1
+		AND NOT EXISTS (SELECT 1 FROM tenant_memberships WHERE tenant_id = $1 AND user_id = $2)`, r.t.tenant, user)
+	return err
 }
 
 func (r membershipRepo) Add(ctx context.Context, m identity.Membership) error {
@@ -314,6 +325,10 @@ func (r membershipRepo) Add(ctx context.Context, m identity.Membership) error {
 	}
 	_, err := r.t.tx.Exec(ctx, `INSERT INTO tenant_memberships (tenant_id, user_id, role, source, created_at) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT DO NOTHING`, r.t.tenant, m.UserID, m.Role, m.Source, m.CreatedAt)
+	if err != nil {
+		return err
+	}
+	_, err = r.t.tx.Exec(ctx, `INSERT INTO user_tenants (user_id, tenant_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, m.UserID, r.t.tenant)
 	return err
 }
 

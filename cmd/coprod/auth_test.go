@@ -197,7 +197,8 @@ func TestBrowserLogin(t *testing.T) {
 		t.Fatalf("session cookie flags: %+v", c)
 	}
 	me := do(t, browser, "GET", b.base+"/v1/tenants/milano/me")
-	if me.status != 200 || me.body["email"] != "anna@comune.milano.it" || !strings.Contains(jsonOf(me.body["roles"]), "officer") {
+	if me.status != 200 || me.body["email"] != "anna@comune.milano.it" || !strings.Contains(jsonOf(me.body["roles"]), "officer") ||
+		!strings.Contains(jsonOf(me.body["tenants"]), `"slug":"milano"`) {
 		t.Fatalf("me: %d %v", me.status, me.body)
 	}
 	// The session is Milano's: Bergamo's routes refuse it.

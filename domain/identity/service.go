@@ -543,6 +543,7 @@ type Me struct {
 	Roles       []domain.Role
 	Memberships []Membership // in TenantID
 	Orgs        map[uuid.UUID][]domain.Role
+	Tenants     []uuid.UUID // every tenant where the user holds a role
 }
 
 // WhoAmI returns the caller's identity and roles.
@@ -562,6 +563,9 @@ func (s *Service) WhoAmI(ctx context.Context) (*Me, error) {
 			return err
 		}
 		me.User = u
+		if me.Tenants, err = tx.Users().Tenants(ctx, p.UserID); err != nil {
+			return err
+		}
 		if p.TenantID != uuid.Nil {
 			me.Memberships, err = tx.Memberships().ForUser(ctx, p.UserID)
 		}

@@ -61,6 +61,8 @@ type Users interface {
 	Update(ctx context.Context, u *User) error
 	// OrgRoles are the user's roles in organisations (platform-wide).
 	OrgRoles(ctx context.Context, user uuid.UUID) (map[uuid.UUID][]domain.Role, error)
+	// Tenants lists the tenants where the user holds any role.
+	Tenants(ctx context.Context, user uuid.UUID) ([]uuid.UUID, error)
 }
 
 // Sessions: platform-level. Missing → ErrSessionInvalid.

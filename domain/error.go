@@ -10,15 +10,16 @@ import (
 type Kind uint8
 
 const (
-	KindInternal        Kind = iota // bug or infrastructure failure; never shown to users
-	KindInvalid                     // input breaks a rule
-	KindNotFound                    // absent, or present in another tenant
-	KindConflict                    // uniqueness or concurrent change
-	KindPrecondition                // not allowed in the current state
-	KindForbidden                   // authenticated, but not allowed
-	KindUnauthenticated             // no or bad credentials
-	KindStale                       // the caller's version (If-Match) is out of date
-	KindTooLarge                    // a body or file over its limit
+	KindInternal             Kind = iota // bug or infrastructure failure; never shown to users
+	KindInvalid                          // input breaks a rule
+	KindNotFound                         // absent, or present in another tenant
+	KindConflict                         // uniqueness or concurrent change
+	KindPrecondition                     // not allowed in the current state
+	KindForbidden                        // authenticated, but not allowed
+	KindUnauthenticated                  // no or bad credentials
+	KindStale                            // the caller's version (If-Match) is out of date
+	KindTooLarge                         // a body or file over its limit
+	KindPreconditionRequired             // a conditional request (If-Match) is required
 )
 
 func (k Kind) String() string {

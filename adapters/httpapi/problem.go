@@ -101,7 +101,7 @@ func humaError(status int, msg string, errs ...error) huma.StatusError {
 var statusOfKind = map[domain.Kind]int{
 	domain.KindInvalid: 422, domain.KindNotFound: 404, domain.KindConflict: 409,
 	domain.KindPrecondition: 409, domain.KindForbidden: 403, domain.KindUnauthenticated: 401,
-	domain.KindStale: 412, domain.KindTooLarge: 413,
+	domain.KindStale: 412, domain.KindTooLarge: 413, domain.KindPreconditionRequired: 428,
 }
 
 // problem maps a use case's error to the response: domain errors become

@@ -19,6 +19,7 @@ import (
 
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/app"
+	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/identity"
 	"github.com/coprod/coprod/domain/organisation"
 	"github.com/coprod/coprod/tenants"
@@ -49,6 +50,8 @@ type Deps struct {
 	App     *app.Service
 	IDs     *identity.Service // nil: no login (foundation-only deployments, some tests)
 	Orgs    *organisation.Service
+	Calls   *call.Service
+	Public  *call.Transparency
 	OIDC    OIDC
 	Ready   func(context.Context) error // database reachable and schema current
 	Auth    []Authenticator
@@ -57,17 +60,19 @@ type Deps struct {
 
 // Server holds the API's dependencies.
 type Server struct {
-	cfg     Config
-	tenants *tenants.Service
-	app     *app.Service
-	ids     *identity.Service
-	orgs    *organisation.Service
-	oidc    OIDC
-	ready   func(context.Context) error
-	auth    []Authenticator
-	log     *slog.Logger
-	api     huma.API
-	mux     *http.ServeMux
+	cfg          Config
+	tenants      *tenants.Service
+	app          *app.Service
+	ids          *identity.Service
+	orgs         *organisation.Service
+	calls        *call.Service
+	transparency *call.Transparency
+	oidc         OIDC
+	ready        func(context.Context) error
+	auth         []Authenticator
+	log          *slog.Logger
+	api          huma.API
+	mux          *http.ServeMux
 }
 
 func init() {
@@ -83,7 +88,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	if cfg.SessionMaxAge == 0 {
 		cfg.SessionMaxAge = 12 * time.Hour
 	}
-	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
+	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, transparency: d.Public, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."
@@ -105,6 +110,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	s.registerAudit()
 	s.registerIdentity()
 	s.registerOrganisations()
+	s.registerCalls()
 	// Unsafe cross-origin browser requests (a form on another site posting
 	// with our session cookie) are refused before any handler runs; API
 	// clients send no Origin or Sec-Fetch-Site and pass. 401: the browser's

@@ -14,6 +14,7 @@ import (
 	"github.com/coprod/coprod/adapters/postgres"
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/app"
+	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/identity"
 	"github.com/coprod/coprod/domain/organisation"
 	"github.com/coprod/coprod/tenants"
@@ -26,6 +27,7 @@ type services struct {
 	app     *app.Service
 	ids     *identity.Service
 	orgs    *organisation.Service
+	calls   *call.Service
 	handler http.Handler
 }
 
@@ -59,6 +61,7 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 		tenants: tenants.NewService(store.Registry(), nil),
 		app:     app.New(store, nil),
 		orgs:    organisation.NewService(store.Organisations(), nil),
+		calls:   call.NewService(store.Calls(), nil),
 		ids: identity.NewService(store.Identity(sealer), oc, nil, identity.Config{
 			IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionAbsolute, AllowLoopbackHTTP: dev, Platform: platform}),
 	}
@@ -67,7 +70,7 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 		auth = append(auth, bt)
 	}
 	_, s.handler = httpapi.New(httpapi.Config{Version: version, PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, SessionMaxAge: cfg.SessionAbsolute}, httpapi.Deps{
-		Tenants: s.tenants, App: s.app, IDs: s.ids, Orgs: s.orgs, OIDC: oidcPort{oc},
+		Tenants: s.tenants, App: s.app, IDs: s.ids, Orgs: s.orgs, Calls: s.calls, Public: call.NewTransparency(store.PublicCalls()), OIDC: oidcPort{oc},
 		Ready: func(ctx context.Context) error {
 			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()

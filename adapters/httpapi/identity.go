@@ -337,20 +337,23 @@ type providerOutput struct {
 // MeOutput describes the caller.
 type MeOutput struct {
 	Body struct {
-		UserID      *uuid.UUID `json:"userId,omitempty"`
-		Subject     string     `json:"subject"`
-		Issuer      string     `json:"issuer,omitempty"`
-		Name        string     `json:"name,omitempty"`
-		Email       string     `json:"email,omitempty"`
-		TenantID    *uuid.UUID `json:"tenantId,omitempty"`
-		Roles       []string   `json:"roles"`
-		Memberships []struct {
-			Role   string `json:"role"`
-			Source string `json:"source" enum:"claims,invitation,operator"`
-		} `json:"memberships,omitempty"`
-		Organisations []OrgRoles `json:"organisations,omitempty" doc:"Organisations the caller acts for"`
-		Tenants       []MeTenant `json:"tenants,omitempty" doc:"Every tenant where the caller holds a role"`
+		UserID        *uuid.UUID     `json:"userId,omitempty"`
+		Subject       string         `json:"subject"`
+		Issuer        string         `json:"issuer,omitempty"`
+		Name          string         `json:"name,omitempty"`
+		Email         string         `json:"email,omitempty"`
+		TenantID      *uuid.UUID     `json:"tenantId,omitempty"`
+		Roles         []string       `json:"roles"`
+		Memberships   []MembershipIO `json:"memberships,omitempty"`
+		Organisations []OrgRoles     `json:"organisations,omitempty" doc:"Organisations the caller acts for"`
+		Tenants       []MeTenant     `json:"tenants,omitempty" doc:"Every tenant where the caller holds a role"`
 	}
+}
+
+// MembershipIO is one role held in the tenant.
+type MembershipIO struct {
+	Role   string `json:"role"`
+	Source string `json:"source" enum:"claims,invitation,operator"`
 }
 
 // MeTenant is a tenant the caller belongs to.
@@ -403,10 +406,7 @@ func (s *Server) me(ctx context.Context) (*MeOutput, error) {
 	}
 	slices.SortFunc(b.Organisations, func(a, c OrgRoles) int { return strings.Compare(a.ID.String(), c.ID.String()) })
 	for _, m := range me.Memberships {
-		b.Memberships = append(b.Memberships, struct {
-			Role   string `json:"role"`
-			Source string `json:"source" enum:"claims,invitation,operator"`
-		}{string(m.Role), m.Source})
+		b.Memberships = append(b.Memberships, MembershipIO{string(m.Role), m.Source})
 	}
 	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/app"
+	"github.com/coprod/coprod/domain/application"
 	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/identity"
 	"github.com/coprod/coprod/domain/organisation"
@@ -51,6 +53,7 @@ type Deps struct {
 	IDs     *identity.Service // nil: no login (foundation-only deployments, some tests)
 	Orgs    *organisation.Service
 	Calls   *call.Service
+	Apps    *application.Service
 	Public  *call.Transparency
 	OIDC    OIDC
 	Ready   func(context.Context) error // database reachable and schema current
@@ -66,6 +69,7 @@ type Server struct {
 	ids          *identity.Service
 	orgs         *organisation.Service
 	calls        *call.Service
+	apps         *application.Service
 	transparency *call.Transparency
 	oidc         OIDC
 	ready        func(context.Context) error
@@ -88,7 +92,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	if cfg.SessionMaxAge == 0 {
 		cfg.SessionMaxAge = 12 * time.Hour
 	}
-	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, transparency: d.Public, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
+	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, transparency: d.Public, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."
@@ -111,6 +115,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	s.registerIdentity()
 	s.registerOrganisations()
 	s.registerCalls()
+	s.registerApplications()
 	// Unsafe cross-origin browser requests (a form on another site posting
 	// with our session cookie) are refused before any handler runs; API
 	// clients send no Origin or Sec-Fetch-Site and pass. 401: the browser's
@@ -190,7 +195,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		rec := &statusRecorder{ResponseWriter: w}
 		r = r.WithContext(ctx)
-		r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxBodyBytes)
+		limit := s.cfg.MaxBodyBytes
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/attachments") {
+			limit = maxUploadBytes // uploads have their own, larger limit
+		}
+		r.Body = http.MaxBytesReader(rec, r.Body, limit)
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {

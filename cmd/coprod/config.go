@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,7 @@ type Config struct {
 	PublicURL          string
 	BootstrapToken     string
 	DataDir            string
+	BlobDir            string
 	LogLevel           slog.Level
 	MaxBodyBytes       int64
 	ShutdownTimeout    time.Duration
@@ -56,6 +58,7 @@ var settings = []setting{
 	{env: "COPROD_PUBLIC_URL", flag: "public-url", doc: "external base URL of the API, e.g. https://coprod.example.it"},
 	{env: "COPROD_BOOTSTRAP_TOKEN", flag: "bootstrap-token", doc: "operator token for first set-up (at least 32 characters); empty disables it", secret: true},
 	{env: "COPROD_DATA_DIR", flag: "data-dir", def: ".coprod", doc: "project data folder of `dev`: local PostgreSQL cluster and dev secrets"},
+	{env: "COPROD_BLOB_DIR", flag: "blob-dir", doc: "folder of uploaded files (attachments); default <data folder>/blobs"},
 	{env: "COPROD_LOG_LEVEL", flag: "log-level", def: "info", doc: "debug, info, warn or error"},
 	{env: "COPROD_MAX_BODY_BYTES", flag: "max-body-bytes", def: "1048576", doc: "largest request body accepted (413 above)"},
 	{env: "COPROD_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", doc: "how long SIGTERM waits for requests in flight"},
@@ -108,6 +111,7 @@ func loadConfig(name string, getenv func(string) string, args []string, defaults
 		PublicURL:          strings.TrimRight(get("COPROD_PUBLIC_URL"), "/"),
 		BootstrapToken:     get("COPROD_BOOTSTRAP_TOKEN"),
 		DataDir:            get("COPROD_DATA_DIR"),
+		BlobDir:            get("COPROD_BLOB_DIR"),
 	}
 	for _, env := range []string{"COPROD_DATABASE_URL", "COPROD_MIGRATE_DATABASE_URL"} {
 		if v := get(env); v != "" {
@@ -130,6 +134,9 @@ func loadConfig(name string, getenv func(string) string, args []string, defaults
 	}
 	if cfg.DataDir == "" {
 		bad("COPROD_DATA_DIR", "must not be empty")
+	}
+	if cfg.BlobDir == "" {
+		cfg.BlobDir = filepath.Join(cfg.DataDir, "blobs")
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(get("COPROD_LOG_LEVEL"))); err != nil {
 		bad("COPROD_LOG_LEVEL", "want debug, info, warn or error, got %q", get("COPROD_LOG_LEVEL"))

@@ -3,17 +3,20 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/coprod/coprod/adapters/blobfs"
 	"github.com/coprod/coprod/adapters/httpapi"
 	"github.com/coprod/coprod/adapters/oidc"
 	"github.com/coprod/coprod/adapters/postgres"
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/app"
+	"github.com/coprod/coprod/domain/application"
 	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/identity"
 	"github.com/coprod/coprod/domain/organisation"
@@ -28,6 +31,7 @@ type services struct {
 	ids     *identity.Service
 	orgs    *organisation.Service
 	calls   *call.Service
+	apps    *application.Service
 	handler http.Handler
 }
 
@@ -46,6 +50,10 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 		return nil, err
 	}
 	store := postgres.NewStore(pool)
+	blobs, err := blobfs.New(cfg.BlobDir)
+	if err != nil {
+		return nil, fmt.Errorf("blob store in %s: %w", cfg.BlobDir, err)
+	}
 	oc := oidc.NewClient(false)
 	var platform *identity.Provider
 	if pl := cfg.Platform; pl.Issuer != "" {
@@ -62,6 +70,7 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 		app:     app.New(store, nil),
 		orgs:    organisation.NewService(store.Organisations(), nil),
 		calls:   call.NewService(store.Calls(), nil),
+		apps:    application.NewService(store.Applications(), blobs, nil),
 		ids: identity.NewService(store.Identity(sealer), oc, nil, identity.Config{
 			IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionAbsolute, AllowLoopbackHTTP: dev, Platform: platform}),
 	}
@@ -70,7 +79,7 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 		auth = append(auth, bt)
 	}
 	_, s.handler = httpapi.New(httpapi.Config{Version: version, PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, SessionMaxAge: cfg.SessionAbsolute}, httpapi.Deps{
-		Tenants: s.tenants, App: s.app, IDs: s.ids, Orgs: s.orgs, Calls: s.calls, Public: call.NewTransparency(store.PublicCalls()), OIDC: oidcPort{oc},
+		Tenants: s.tenants, App: s.app, IDs: s.ids, Orgs: s.orgs, Calls: s.calls, Apps: s.apps, Public: call.NewTransparency(store.PublicCalls()), OIDC: oidcPort{oc},
 		Ready: func(ctx context.Context) error {
 			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()

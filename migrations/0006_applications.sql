@@ -131,6 +131,6 @@ REVOKE ALL ON applications, application_attachments, idempotency_keys, committee
 GRANT SELECT, INSERT, UPDATE ON applications TO coprod_app;
 GRANT SELECT, INSERT ON application_attachments TO coprod_app;
 GRANT SELECT, INSERT ON idempotency_keys TO coprod_app;
-GRANT SELECT, INSERT, DELETE ON committee_members TO coprod_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON committee_members TO coprod_app;
 GRANT SELECT, INSERT, UPDATE ON evaluation_sheets TO coprod_app;
 GRANT SELECT, INSERT ON ranking_entries TO coprod_app;

@@ -286,7 +286,25 @@ func (p projection) Put(ctx context.Context, c *call.Call, faq []*call.Question)
 	if region != nil {
 		t.RegionID = *region
 	}
-	doc, err := json.Marshal(c.PublicView(t, faq))
+	view := c.PublicView(t, faq)
+	// The ranking is public once published (lead organisations are public bodies' partners, not people).
+	rows, err := p.t.tx.Query(ctx, `SELECT r.position, r.application_id, o.legal_name, o.fiscal_code, r.score_bp, r.admitted
+		FROM ranking_entries r JOIN applications a ON a.tenant_id = r.tenant_id AND a.id = r.application_id
+		JOIN organisations o ON o.id = a.lead_org_id
+		WHERE r.tenant_id = $1 AND r.call_id = $2 ORDER BY r.position`, c.TenantID, c.ID)
+	if err != nil {
+		return err
+	}
+	var bp int64
+	var e call.PublicRankEntry
+	if _, err := pgx.ForEachRow(rows, []any{&e.Position, &e.ApplicationID, &e.LeadOrganisation, &e.LeadFiscalCode, &bp, &e.Admitted}, func() error {
+		e.Score = float64(bp) / 100
+		view.Ranking = append(view.Ranking, e)
+		return nil
+	}); err != nil {
+		return err
+	}
+	doc, err := json.Marshal(view)
 	if err != nil {
 		return err
 	}

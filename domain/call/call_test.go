@@ -22,8 +22,8 @@ func complete() call.Call {
 	return call.Call{
 		Title: "Co-progettazione servizi per anziani soli", Summary: "Servizi di prossimità", PolicyArea: "elderly",
 		Objectives: []string{"Ridurre l'isolamento"}, DurationMonths: 24,
-		Budget:   call.Budget{PublicCents: 50_000_000, CofundingExpectedCents: 10_000_000, MaxPerProjectCents: 25_000_000},
-		Criteria: []evaluation.Criterion{{Code: "quality", Name: "Qualità", Weight: 60, MaxScore: 10}, {Code: "network", Name: "Rete", Weight: 40, MaxScore: 5}},
+		Budget:            call.Budget{PublicCents: 50_000_000, CofundingExpectedCents: 10_000_000, MaxPerProjectCents: 25_000_000},
+		Criteria:          []evaluation.Criterion{{Code: "quality", Name: "Qualità", Weight: 60, MaxScore: 10}, {Code: "network", Name: "Rete", Weight: 40, MaxScore: 5}},
 		QuestionsDeadline: t0.Add(10 * 24 * time.Hour), SubmissionDeadline: t0.Add(30 * 24 * time.Hour), PassThresholdBP: 6000,
 	}
 }
@@ -50,12 +50,15 @@ func TestLifecycle(t *testing.T) {
 	t.Parallel()
 	type step func(*call.Call, time.Time) error
 	steps := map[string]step{
-		"publish":    func(c *call.Call, now time.Time) error { return c.Publish(act("call"), now) },
-		"close":      func(c *call.Call, now time.Time) error { return c.Close(now) },
-		"evaluate":   func(c *call.Call, now time.Time) error { return c.StartEvaluation(act("committee"), now) },
-		"rank":       func(c *call.Call, now time.Time) error { return c.MarkRanked(act("ranking"), now) },
-		"conclude":   func(c *call.Call, now time.Time) error { return c.Conclude(now) },
-		"cancel":     func(c *call.Call, now time.Time) error { a := act("cancellation"); return c.Cancel("fondi revocati", &a, now) },
+		"publish":  func(c *call.Call, now time.Time) error { return c.Publish(act("call"), now) },
+		"close":    func(c *call.Call, now time.Time) error { return c.Close(now) },
+		"evaluate": func(c *call.Call, now time.Time) error { return c.StartEvaluation(act("committee"), now) },
+		"rank":     func(c *call.Call, now time.Time) error { return c.MarkRanked(act("ranking"), now) },
+		"conclude": func(c *call.Call, now time.Time) error { return c.Conclude(now) },
+		"cancel": func(c *call.Call, now time.Time) error {
+			a := act("cancellation")
+			return c.Cancel("fondi revocati", &a, now)
+		},
 		"edit-draft": func(c *call.Call, now time.Time) error { return c.EditDraft(complete(), now) },
 	}
 	// From each status, which steps are allowed and where they lead.

@@ -33,6 +33,7 @@ type PublicCall struct {
 	Acts               []PublicAct       `json:"acts"`
 	Amendments         []PublicAmendment `json:"amendments"`
 	FAQ                []PublicQA        `json:"faq"`
+	Ranking            []PublicRankEntry `json:"ranking" doc:"The published ranking (graduatoria), once the call is ranked"`
 	Version            int               `json:"version"`
 }
 
@@ -78,6 +79,16 @@ type PublicAmendment struct {
 	Changes      map[string]any `json:"changes"`
 }
 
+// PublicRankEntry is one line of a published ranking.
+type PublicRankEntry struct {
+	Position         int       `json:"position"`
+	ApplicationID    uuid.UUID `json:"applicationId"`
+	LeadOrganisation string    `json:"leadOrganisation"`
+	LeadFiscalCode   string    `json:"leadFiscalCode"`
+	Score            float64   `json:"score" doc:"Consolidated score out of 100"`
+	Admitted         bool      `json:"admitted" doc:"Admitted to the co-design table"`
+}
+
 type PublicQA struct {
 	ID         uuid.UUID `json:"id"`
 	Question   string    `json:"question"`
@@ -102,7 +113,7 @@ func (c *Call) PublicView(t PublicTenant, faq []*Question) PublicCall {
 			MaxPerProjectCents: c.Budget.MaxPerProjectCents, Currency: "EUR"},
 		Eligibility: PublicEligibility{RUNTSRequired: c.Eligibility.RUNTSRequired, LegalForms: nonNil(c.Eligibility.LegalForms),
 			Territory: nonNil(c.Eligibility.Territory)},
-		Criteria: []PublicCriterion{}, Acts: []PublicAct{}, Amendments: []PublicAmendment{}, FAQ: []PublicQA{},
+		Criteria: []PublicCriterion{}, Acts: []PublicAct{}, Amendments: []PublicAmendment{}, FAQ: []PublicQA{}, Ranking: []PublicRankEntry{},
 	}
 	for _, cr := range c.Criteria {
 		v.Criteria = append(v.Criteria, PublicCriterion{Code: cr.Code, Name: cr.Name, Weight: cr.Weight, MaxScore: cr.MaxScore})

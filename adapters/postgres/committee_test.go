@@ -1,0 +1,170 @@
+package postgres_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/coprod/coprod/adapters/postgres"
+	"github.com/coprod/coprod/adapters/postgres/postgrestest"
+	"github.com/coprod/coprod/domain"
+	"github.com/coprod/coprod/domain/application"
+	"github.com/coprod/coprod/domain/call"
+	"github.com/coprod/coprod/domain/committee"
+	"github.com/coprod/coprod/domain/evaluation"
+	"github.com/coprod/coprod/domain/identity"
+	"github.com/coprod/coprod/domain/organisation"
+)
+
+func TestEvaluationAndRanking(t *testing.T) {
+	t.Parallel()
+	db := postgrestest.New(t)
+	store := postgres.NewStore(db.App)
+	_, milan := twoTenants(t, store)
+	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	calls := call.NewService(store.Calls(), clk.now)
+	apps := application.NewService(store.Applications(), nil, clk.now)
+	comm := committee.NewService(store.Committee(), clk.now)
+	public := call.NewTransparency(store.PublicCalls())
+	sealer, _ := postgres.NewSealer(make([]byte, 32))
+	ids := identity.NewService(store.Identity(sealer), fixedDiscoverer{}, clk.now, identity.Config{})
+	orgs := organisation.NewService(store.Organisations(), nil)
+	op := operatorCtx(t)
+
+	officer := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "rup", TenantID: milan, Roles: []domain.Role{domain.RoleOfficer}})
+	in := newCall()
+	in.PassThresholdBP = 6000
+	c, err := calls.CreateDraft(officer, milan, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err = calls.Publish(officer, milan, c.ID, testAct("call"), c.Version); err != nil {
+		t.Fatal(err)
+	}
+	// Three organisations apply.
+	var appIDs []uuid.UUID
+	var orgIDs []uuid.UUID
+	for i, fc := range []string{"04123456784", "05234567898", "06345678905"} {
+		o, err := orgs.Register(op, organisation.Organisation{FiscalCode: fc, LegalName: []string{"Alfa", "Beta", "Gamma"}[i], LegalForm: "association"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		orgIDs = append(orgIDs, o.ID)
+		m := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "m" + fc, UserID: uuid.New(), TenantID: milan, Orgs: map[uuid.UUID][]domain.Role{o.ID: {domain.RoleOrgAdmin}}})
+		a, err := apps.Create(m, milan, c.ID, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		content := completeContent(uuid.Nil, o.ID)
+		content.Partners = nil
+		if a, err = apps.Update(m, milan, a.ID, content, a.Version); err != nil {
+			t.Fatal(err)
+		}
+		clk.add(time.Minute)
+		if _, err = apps.Submit(m, milan, a.ID, "", a.Version); err != nil {
+			t.Fatal(err)
+		}
+		appIDs = append(appIDs, a.ID)
+	}
+	clk.t = c.SubmissionDeadline.Add(time.Second)
+	if _, err := calls.Close(officer, milan, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range appIDs {
+		if _, err := apps.Decide(officer, milan, id, "admissible", nil, time.Time{}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, _ = calls.Get(officer, milan, c.ID)
+	if c, err = calls.StartEvaluation(officer, milan, c.ID, testAct("committee"), c.Version); err != nil {
+		t.Fatal(err)
+	}
+	// Two evaluators; the second belongs to Gamma (the third applicant).
+	var evals []domain.Principal
+	for i, sub := range []string{"eva", "ugo"} {
+		u, err := ids.Provision(op, identity.Identity{Issuer: "https://idp.milano.example", Subject: sub})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var affiliations []uuid.UUID
+		if i == 1 {
+			affiliations = []uuid.UUID{orgIDs[2]}
+		}
+		if _, err := comm.Appoint(officer, milan, c.ID, u.ID, "member", affiliations); err != nil {
+			t.Fatal(err)
+		}
+		evals = append(evals, domain.Principal{Subject: u.ID.String(), UserID: u.ID, TenantID: milan, Roles: []domain.Role{domain.RoleEvaluator}})
+	}
+	eva, ugo := domain.WithPrincipal(t.Context(), evals[0]), domain.WithPrincipal(t.Context(), evals[1])
+
+	// Before declaring, an evaluator cannot read the application.
+	if _, err := apps.Get(eva, milan, appIDs[0]); !errors.Is(err, domain.ErrForbidden) {
+		t.Errorf("evaluator reads before declaring: %v", err)
+	}
+	if _, err := comm.Score(eva, milan, appIDs[0], nil, false); !errors.Is(err, committee.ErrNoDeclaration) {
+		t.Errorf("score before declaring: %v", err)
+	}
+	score := func(ctx_ domain.Principal, app uuid.UUID, q, n int) {
+		t.Helper()
+		ctx := domain.WithPrincipal(t.Context(), ctx_)
+		if _, err := comm.Declare(ctx, milan, app, evaluation.NoConflict); err != nil {
+			t.Fatalf("declare: %v", err)
+		}
+		if _, err := comm.Score(ctx, milan, app, []evaluation.Score{{Criterion: "quality", Value: q, Rationale: "buona"}, {Criterion: "network", Value: n, Rationale: "ampia"}}, true); err != nil {
+			t.Fatalf("score: %v", err)
+		}
+	}
+	score(evals[0], appIDs[0], 9, 8) // 0.7*90 + 0.3*80 = 87
+	score(evals[0], appIDs[1], 5, 5) // 50
+	score(evals[0], appIDs[2], 9, 8)
+	if _, err := apps.Get(eva, milan, appIDs[0]); err != nil {
+		t.Errorf("evaluator reads after declaring: %v", err)
+	}
+	score(evals[1], appIDs[0], 7, 8) // 73
+	score(evals[1], appIDs[1], 6, 6) // 60
+	// Ugo belongs to Gamma: recused automatically, whatever he declares.
+	if d, err := comm.Declare(ugo, milan, appIDs[2], evaluation.NoConflict); !errors.Is(err, committee.ErrRecused) || d != committee.Recused {
+		t.Errorf("affiliated evaluator: %s %v", d, err)
+	}
+	if _, err := apps.Get(ugo, milan, appIDs[2]); !errors.Is(err, domain.ErrForbidden) {
+		t.Errorf("recused evaluator reads: %v", err)
+	}
+	if _, err := comm.Score(ugo, milan, appIDs[2], nil, true); !errors.Is(err, committee.ErrRecused) {
+		t.Errorf("recused evaluator scores: %v", err)
+	}
+	if _, err := comm.Declare(eva, milan, appIDs[0], evaluation.Abstain); !errors.Is(err, committee.ErrAlreadyDeclared) {
+		t.Errorf("changing a declaration: %v", err)
+	}
+	// Preview, then publish with the act.
+	preview, err := comm.Ranking(officer, milan, c.ID, false, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		app uuid.UUID
+		bp  int64
+		ok  bool
+	}{{appIDs[2], 8700, true}, {appIDs[0], 8000, true}, {appIDs[1], 5500, false}}
+	if len(preview) != 3 {
+		t.Fatalf("ranking: %+v", preview)
+	}
+	for i, w := range want {
+		e := preview[i]
+		if e.Application != w.app || e.ScoreBP != w.bp || e.Admitted != w.ok || e.Position != i+1 {
+			t.Errorf("position %d: %+v, want %+v", i+1, e.Entry, w)
+		}
+	}
+	if _, err := comm.Ranking(eva, milan, c.ID, true, nil, 0); !errors.Is(err, domain.ErrForbidden) {
+		t.Errorf("evaluator publishes: %v", err)
+	}
+	ra := testAct("ranking")
+	if _, err := comm.Ranking(officer, milan, c.ID, true, &ra, 0); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := public.Get(t.Context(), c.ID)
+	if err != nil || pc.Status != call.StatusRanked || len(pc.Ranking) != 3 || pc.Ranking[0].LeadOrganisation != "Gamma" || pc.Ranking[0].Score != 87 || pc.Ranking[2].Admitted {
+		t.Errorf("public ranking: %+v %v", pc.Ranking, err)
+	}
+}

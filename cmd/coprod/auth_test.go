@@ -28,6 +28,7 @@ type authBundle struct {
 	db         *postgrestest.DB
 	svc        *services
 	idpA, idpB *oidctest.Provider
+	idpP       *oidctest.Provider // the platform's provider
 }
 
 func setupAuth(t *testing.T) *authBundle {
@@ -54,11 +55,17 @@ func setupAuth(t *testing.T) *authBundle {
 	b.idpB = oidctest.Start(t, oidctest.Config{Users: users, AccessTokenAudience: "coprod-bergamo-api", Clients: []oidctest.Client{{
 		ID: "coprod-bergamo", Secret: "secret-b", RedirectURIs: []string{b.base + "/v1/tenants/bergamo/auth/callback"}}}})
 
+	b.idpP = oidctest.Start(t, oidctest.Config{AccessTokenAudience: "coprod-platform-api", Users: []oidctest.User{
+		{Subject: "chiara", Email: "chiara@coop.example", EmailVerified: true, Name: "Chiara"},
+		{Subject: "olga", Email: "olga@coprod.example", EmailVerified: true, Name: "Olga", Groups: []string{"operators"}},
+	}, Clients: []oidctest.Client{{ID: "coprod-platform", Secret: "secret-p", RedirectURIs: []string{b.base + "/v1/auth/callback"}}}})
 	cfg, _, err := loadConfig("test", env("COPROD_DATABASE_URL", db.AppURL, "COPROD_PUBLIC_URL", b.base,
-		"COPROD_SECRETS_KEY", strings.Repeat("ab", 32)), nil, nil)
+		"COPROD_SECRETS_KEY", strings.Repeat("ab", 32), "COPROD_BLOB_DIR", t.TempDir()), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	pc, _ := b.idpP.Client("coprod-platform")
+	cfg.Platform = PlatformOIDC{Issuer: b.idpP.Issuer, ClientID: pc.ID, ClientSecret: pc.Secret, Audience: "coprod-platform-api", OperatorGroup: "operators"}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = newLogger(&testWriter{t}, slog.LevelDebug)

@@ -151,6 +151,13 @@ const configuration = {
   // token is issued too (OIDC Core would otherwise only serve them from
   // userinfo).
   conformIdTokenClaims: false,
+  // JWT access tokens carry groups and e-mail too, as Entra's roles claim or
+  // a Keycloak mapper do, so API clients get their roles from the token.
+  async extraTokenClaims(ctx, token) {
+    const u = usersBySub.get(token.accountId);
+    if (!u) return undefined;
+    return { groups: u.groups, email: u.email, email_verified: u.email_verified };
+  },
   async findAccount(ctx, sub) {
     const u = usersBySub.get(sub);
     if (!u) return undefined;

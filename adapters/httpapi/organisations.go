@@ -96,22 +96,37 @@ func (s *Server) registerOrganisations() {
 		Description: "A platform user who registers an organisation becomes its first org_admin.",
 		Errors:      []int{401, 403, 409, 422},
 	}, func(ctx context.Context, in *struct{ Body OrganisationInput }) (*orgOutput, error) {
-		b := in.Body
-		o := organisation.Organisation{FiscalCode: b.FiscalCode, LegalName: b.LegalName, LegalForm: organisation.LegalForm(b.LegalForm), SeatISTAT: b.SeatISTATCode}
-		if b.RUNTS != nil {
-			o.RUNTS = organisation.RUNTS{Number: b.RUNTS.Number, Section: b.RUNTS.Section, Status: b.RUNTS.Status}
-			if b.RUNTS.RegisteredOn != "" {
-				d, err := time.Parse(time.DateOnly, b.RUNTS.RegisteredOn)
-				if err != nil {
-					return nil, s.problem(ctx, organisation.ErrInvalidRUNTS.WithField("runts.registeredOn"))
-				}
-				o.RUNTS.RegisteredOn = d
-			}
-		}
-		if b.Contacts != nil {
-			o.Contacts = organisation.Contacts{Email: b.Contacts.Email, PEC: b.Contacts.PEC, Phone: b.Contacts.Phone, Website: b.Contacts.Website}
+		o, err := orgFromInput(in.Body)
+		if err != nil {
+			return nil, s.problem(ctx, err)
 		}
 		got, err := s.orgs.Register(ctx, o)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return &orgOutput{ETag: etag(got.Version), Body: orgOut(got)}, nil
+	})
+	huma.Register(s.api, huma.Operation{
+		OperationID: "update-organisation", Method: http.MethodPut, Path: "/v1/organisations/{organisation}", Tags: tags, Security: bearer,
+		Summary: "Update an organisation's profile (org_admin; If-Match required); the fiscal code never changes",
+		Errors:  []int{401, 403, 404, 412, 422, 428},
+	}, func(ctx context.Context, in *struct {
+		OrgPath
+		IfMatch string `header:"If-Match"`
+		Body    OrganisationInput
+	}) (*orgOutput, error) {
+		if in.IfMatch == "" {
+			return nil, s.problem(ctx, errIfMatchRequired)
+		}
+		v, err := ifMatch(in.IfMatch)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		o, err := orgFromInput(in.Body)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		got, err := s.orgs.Update(ctx, in.Org, o, v)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
@@ -207,4 +222,22 @@ func (s *Server) registerOrganisations() {
 		}
 		return &struct{}{}, nil
 	})
+}
+
+func orgFromInput(b OrganisationInput) (organisation.Organisation, error) {
+	o := organisation.Organisation{FiscalCode: b.FiscalCode, LegalName: b.LegalName, LegalForm: organisation.LegalForm(b.LegalForm), SeatISTAT: b.SeatISTATCode}
+	if b.RUNTS != nil {
+		o.RUNTS = organisation.RUNTS{Number: b.RUNTS.Number, Section: b.RUNTS.Section, Status: b.RUNTS.Status}
+		if b.RUNTS.RegisteredOn != "" {
+			d, err := time.Parse(time.DateOnly, b.RUNTS.RegisteredOn)
+			if err != nil {
+				return o, organisation.ErrInvalidRUNTS.WithField("runts.registeredOn")
+			}
+			o.RUNTS.RegisteredOn = d
+		}
+	}
+	if b.Contacts != nil {
+		o.Contacts = organisation.Contacts{Email: b.Contacts.Email, PEC: b.Contacts.PEC, Phone: b.Contacts.Phone, Website: b.Contacts.Website}
+	}
+	return o, nil
 }

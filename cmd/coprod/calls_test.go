@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -115,6 +116,35 @@ func TestCallsAndApplicationsOverHTTP(t *testing.T) {
 	if res.StatusCode != 201 {
 		t.Fatalf("upload: %d", res.StatusCode)
 	}
+	// The same as multipart/form-data; an over-limit file is refused whichever way it comes.
+	var mp strings.Builder
+	w := multipart.NewWriter(&mp)
+	fw, _ := w.CreateFormFile("file", "foto.png")
+	fw.Write([]byte("\x89PNG\r\n\x1a\n0000"))
+	w.Close()
+	up, _ = http.NewRequestWithContext(t.Context(), "POST", b.base+apath+"/attachments", strings.NewReader(mp.String()))
+	up.Header.Set("Authorization", "Bearer "+chiara)
+	up.Header.Set("Content-Type", w.FormDataContentType())
+	if res, err = b.srv.Client().Do(up); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&got)
+	res.Body.Close()
+	if res.StatusCode != 201 || got["contentType"] != "image/png" || got["name"] != "foto.png" {
+		t.Errorf("multipart upload: %d %v", res.StatusCode, got)
+	}
+	big := strings.Repeat("a", maxUploadBytesForTest+1)
+	up, _ = http.NewRequestWithContext(t.Context(), "POST", b.base+apath+"/attachments?name=big.txt", strings.NewReader(big))
+	up.Header.Set("Authorization", "Bearer "+chiara)
+	up.Header.Set("Content-Type", "application/octet-stream")
+	if res, err = b.srv.Client().Do(up); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 413 {
+		t.Errorf("oversize upload: %d", res.StatusCode)
+	}
 	// Submit twice with the same Idempotency-Key: one submission, the same receipt.
 	s1 := b.call(t, "POST", apath+"/submit", chiara, "", "Idempotency-Key", "k-123")
 	want(t, s1, 200, "")
@@ -145,3 +175,6 @@ func TestCallsAndApplicationsOverHTTP(t *testing.T) {
 		t.Errorf("application trail: %d %v", tr.status, tr.body)
 	}
 }
+
+// maxUploadBytesForTest is the request limit of uploads (httpapi's maxUploadBytes).
+const maxUploadBytesForTest = 21 << 20

@@ -60,6 +60,39 @@ func (s *Service) Register(ctx context.Context, o Organisation) (*Organisation, 
 	return &o, nil
 }
 
+// Update changes an organisation's profile (org_admin or operator); the
+// fiscal code identifies it and never changes. ifVersion must be current.
+func (s *Service) Update(ctx context.Context, id uuid.UUID, in Organisation, ifVersion int) (*Organisation, error) {
+	p, err := domain.PrincipalFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !isAdmin(p, id) {
+		return nil, domain.ErrForbidden
+	}
+	var out *Organisation
+	err = s.store.Atomic(ctx, func(tx Tx) error {
+		cur, err := tx.Organisations().Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if ifVersion != cur.Version {
+			return domain.ErrStale
+		}
+		in.ID, in.FiscalCode, in.CreatedAt, in.Version = cur.ID, cur.FiscalCode, cur.CreatedAt, cur.Version+1
+		if err := in.Validate(); err != nil {
+			return err
+		}
+		in.UpdatedAt = s.now()
+		if err := tx.Organisations().Update(ctx, &in); err != nil {
+			return err
+		}
+		out = &in
+		return nil
+	})
+	return out, err
+}
+
 // Get returns an organisation; organisations are public information.
 func (s *Service) Get(ctx context.Context, id uuid.UUID) (*Organisation, error) {
 	var out *Organisation

@@ -78,6 +78,17 @@ type orgOutput struct {
 	Body Organisation
 }
 
+// NoticeIO tells an organisation what changed in a call it applies to.
+type NoticeIO struct {
+	ID       uuid.UUID      `json:"id"`
+	TenantID uuid.UUID      `json:"municipalityId"`
+	Kind     string         `json:"kind" enum:"call.amended,call.closed,call.cancelled,call.ranked"`
+	CallID   uuid.UUID      `json:"callId"`
+	Title    string         `json:"title"`
+	Summary  map[string]any `json:"summary"`
+	At       time.Time      `json:"at"`
+}
+
 // Member is a user acting for an organisation.
 type Member struct {
 	UserID    uuid.UUID `json:"userId"`
@@ -131,6 +142,41 @@ func (s *Server) registerOrganisations() {
 			return nil, s.problem(ctx, err)
 		}
 		return &orgOutput{ETag: etag(got.Version), Body: orgOut(got)}, nil
+	})
+	huma.Register(s.api, huma.Operation{
+		OperationID: "list-organisation-notices", Method: http.MethodGet, Path: "/v1/organisations/{organisation}/notices", Tags: tags,
+		Security: bearer, Summary: "What changed in the calls the organisation applies to: amendments, closure, cancellation, ranking",
+		Errors: []int{401, 403, 422},
+	}, func(ctx context.Context, in *struct {
+		OrgPath
+		Cursor string `query:"cursor" maxLength:"64"`
+		Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
+	}) (*struct {
+		Body struct {
+			Items      []NoticeIO `json:"items"`
+			NextCursor string     `json:"nextCursor,omitempty"`
+		}
+	}, error) {
+		before, err := decodeCursor(in.Cursor)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		items, next, err := s.notices.List(ctx, in.Org, before, in.Limit)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		out := &struct {
+			Body struct {
+				Items      []NoticeIO `json:"items"`
+				NextCursor string     `json:"nextCursor,omitempty"`
+			}
+		}{}
+		out.Body.Items = make([]NoticeIO, 0, len(items))
+		for _, n := range items {
+			out.Body.Items = append(out.Body.Items, NoticeIO{ID: n.ID, TenantID: n.TenantID, Kind: n.Kind, CallID: n.CallID, Title: n.Title, Summary: n.Summary, At: n.At})
+		}
+		out.Body.NextCursor = encodeCursor(next)
+		return out, nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-organisations", Method: http.MethodGet, Path: "/v1/organisations", Tags: tags,

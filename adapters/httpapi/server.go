@@ -57,6 +57,7 @@ type Deps struct {
 	Apps      *application.Service
 	Committee *committee.Service
 	Public    *call.Transparency
+	Notices   *call.NoticeBoard
 	OIDC      OIDC
 	Ready     func(context.Context) error // database reachable and schema current
 	Auth      []Authenticator
@@ -74,6 +75,7 @@ type Server struct {
 	apps         *application.Service
 	committee    *committee.Service
 	transparency *call.Transparency
+	notices      *call.NoticeBoard
 	oidc         OIDC
 	ready        func(context.Context) error
 	auth         []Authenticator
@@ -95,7 +97,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	if cfg.SessionMaxAge == 0 {
 		cfg.SessionMaxAge = 12 * time.Hour
 	}
-	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
+	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."

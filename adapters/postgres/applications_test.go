@@ -21,6 +21,7 @@ import (
 
 type appBundle struct {
 	clock          *clock
+	store          *postgres.Store
 	calls          *call.Service
 	apps           *application.Service
 	tenantA, milan uuid.UUID
@@ -40,7 +41,7 @@ func setupApplications(t *testing.T) *appBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ab := &appBundle{clock: clk, calls: call.NewService(store.Calls(), clk.now), apps: application.NewService(store.Applications(), blobs, clk.now),
+	ab := &appBundle{clock: clk, store: store, calls: call.NewService(store.Calls(), clk.now), apps: application.NewService(store.Applications(), blobs, clk.now),
 		tenantA: a, milan: b}
 	ab.apps.MaxFileBytes = 1024
 	orgs := organisation.NewService(store.Organisations(), nil)
@@ -201,6 +202,17 @@ func TestApplicationLifecycle(t *testing.T) {
 	}
 	if _, err := ab.calls.Close(officer, ab.milan, ab.c.ID); err != nil {
 		t.Fatal(err)
+	}
+	// Both organisations of the application were told the call closed.
+	board := call.NewNoticeBoard(ab.store)
+	for _, org := range []uuid.UUID{ab.coop.ID, ab.aps.ID} {
+		ns, _, err := board.List(domain.WithPrincipal(t.Context(), ab.member(org)), org, uuid.Nil, 10)
+		if err != nil || len(ns) != 1 || ns[0].Kind != "call.closed" || ns[0].CallID != ab.c.ID {
+			t.Errorf("notices of %s: %+v %v", org, ns, err)
+		}
+	}
+	if _, _, err := board.List(stranger, ab.coop.ID, uuid.Nil, 10); !errors.Is(err, domain.ErrForbidden) {
+		t.Errorf("stranger reads notices: %v", err)
 	}
 	checks, err := ab.apps.Eligibility(officer, ab.milan, a.ID)
 	if err != nil {

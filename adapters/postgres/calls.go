@@ -40,6 +40,7 @@ type callTx struct {
 func (t *callTx) Calls() call.Repository             { return callRepo{t} }
 func (t *callTx) Questions() call.QuestionRepository { return questionRepo{t} }
 func (t *callTx) Public() call.PublicProjection      { return projection{t} }
+func (t *callTx) Notices() call.Notices              { return noticeRepo{t} }
 func (t *callTx) Audit() audit.Log                   { return &auditLog{tx: t.tx, tenant: t.tenant} }
 
 // Stored JSON shapes: explicit, so renaming a Go field never breaks old rows.
@@ -362,4 +363,40 @@ func (r publicReader) PublicCall(ctx context.Context, id uuid.UUID) (*call.Publi
 		return nil, err
 	}
 	return &c, nil
+}
+
+type noticeRepo struct{ t *callTx }
+
+// Applicants writes one notice per organisation of the call's live
+// applications, in one statement.
+func (r noticeRepo) Applicants(ctx context.Context, c *call.Call, kind string, summary map[string]any, at time.Time) error {
+	if summary == nil {
+		summary = map[string]any{}
+	}
+	_, err := r.t.tx.Exec(ctx, `INSERT INTO organisation_notices (id, organisation_id, tenant_id, kind, call_id, title, summary, created_at)
+		SELECT gen_random_uuid(), org, $1, $3, $2, $4, $5, $6
+		FROM (SELECT DISTINCT unnest(org_ids) AS org FROM applications
+		      WHERE tenant_id = $1 AND call_id = $2 AND status IN ('draft', 'submitted')) AS o`,
+		r.t.tenant, c.ID, kind, c.Title, summary, at)
+	return err
+}
+
+// Notices reads an organisation's notices, newest first (platform-level).
+func (s *Store) Notices(ctx context.Context, org uuid.UUID, before uuid.UUID, limit int) ([]call.Notice, error) {
+	var out []call.Notice
+	err := s.run(ctx, uuid.Nil, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, organisation_id, tenant_id, kind, call_id, title, summary, created_at FROM organisation_notices
+			WHERE organisation_id = $1 AND ($2::uuid IS NULL OR (created_at, id) < (SELECT created_at, id FROM organisation_notices WHERE id = $2))
+			ORDER BY created_at DESC, id DESC LIMIT $3`, org, nullUUID(before), limit)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (call.Notice, error) {
+			var n call.Notice
+			err := row.Scan(&n.ID, &n.OrganisationID, &n.TenantID, &n.Kind, &n.CallID, &n.Title, &n.Summary, &n.At)
+			return n, err
+		})
+		return err
+	})
+	return out, err
 }

@@ -20,7 +20,27 @@ type Tx interface {
 	Calls() Repository
 	Questions() QuestionRepository
 	Public() PublicProjection
+	Notices() Notices
 	Audit() audit.Log
+}
+
+// Notices tells the organisations applying to a call what changed.
+type Notices interface {
+	// Applicants notifies every organisation (lead or partner) of an
+	// application to c, draft or submitted, of kind, in this transaction.
+	Applicants(ctx context.Context, c *Call, kind string, summary map[string]any, at time.Time) error
+}
+
+// Notice is what an organisation is told.
+type Notice struct {
+	ID             uuid.UUID
+	OrganisationID uuid.UUID
+	TenantID       uuid.UUID
+	Kind           string // call.amended, call.closed, call.cancelled, call.ranked
+	CallID         uuid.UUID
+	Title          string
+	Summary        map[string]any
+	At             time.Time
 }
 
 // Filter selects a page of a tenant's calls.
@@ -143,6 +163,11 @@ func (s *Service) change(ctx context.Context, tenant, id uuid.UUID, ifVersion in
 		if err := tx.Audit().Append(ctx, audit.New(tenant, p, now, "call."+action, "call", c.ID, summary)); err != nil {
 			return err
 		}
+		if kind, ok := noticeOf[action]; ok {
+			if err := tx.Notices().Applicants(ctx, c, kind, summary, now); err != nil {
+				return err
+			}
+		}
 		if c.Public() {
 			qs, err := tx.Questions().ForCall(ctx, c.ID)
 			if err != nil {
@@ -157,6 +182,9 @@ func (s *Service) change(ctx context.Context, tenant, id uuid.UUID, ifVersion in
 	})
 	return out, err
 }
+
+// noticeOf names the changes applicants are told about.
+var noticeOf = map[string]string{"amended": "call.amended", "closed": "call.closed", "cancelled": "call.cancelled"}
 
 func publishedOnly(qs []*Question) []*Question {
 	var out []*Question
@@ -395,4 +423,37 @@ func (t *Transparency) List(ctx context.Context, f PublicFilter) ([]PublicCall, 
 // Get returns one published call.
 func (t *Transparency) Get(ctx context.Context, id uuid.UUID) (*PublicCall, error) {
 	return t.r.PublicCall(ctx, id)
+}
+
+// NoticeReader reads an organisation's notices, newest first.
+type NoticeReader interface {
+	Notices(ctx context.Context, org, before uuid.UUID, limit int) ([]Notice, error)
+}
+
+// NoticeBoard shows an organisation what changed in the calls it applies to.
+type NoticeBoard struct{ r NoticeReader }
+
+func NewNoticeBoard(r NoticeReader) *NoticeBoard { return &NoticeBoard{r: r} }
+
+// List returns a page of notices to the organisation's members (and the operator).
+func (b *NoticeBoard) List(ctx context.Context, org, before uuid.UUID, limit int) ([]Notice, uuid.UUID, error) {
+	p, err := domain.PrincipalFrom(ctx)
+	if err != nil {
+		return nil, uuid.Nil, err
+	}
+	if !p.IsOperator() && len(p.Orgs[org]) == 0 {
+		return nil, uuid.Nil, domain.ErrForbidden
+	}
+	if limit == 0 {
+		limit = 50
+	}
+	if limit < 1 || limit > 200 {
+		return nil, uuid.Nil, domain.Errorf(domain.KindInvalid, "invalid_page_size", "page size must be between 1 and 200").WithField("limit")
+	}
+	out, err := b.r.Notices(ctx, org, before, limit+1)
+	var next uuid.UUID
+	if len(out) > limit {
+		out, next = out[:limit], out[limit-1].ID
+	}
+	return out, next, err
 }

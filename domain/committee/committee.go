@@ -71,6 +71,7 @@ type Tx interface {
 	Applications() application.Repository
 	Questions() call.QuestionRepository
 	Public() call.PublicProjection
+	Notices() call.Notices
 	Members() Members
 	Sheets() Sheets
 	Rankings() Rankings
@@ -330,6 +331,9 @@ func (s *Service) Ranking(ctx context.Context, tenant, callID uuid.UUID, publish
 			}
 		}
 		if err := tx.Public().Put(ctx, c, faq); err != nil {
+			return err
+		}
+		if err := tx.Notices().Applicants(ctx, c, "call.ranked", map[string]any{"act": act.Number}, now); err != nil {
 			return err
 		}
 		admitted := 0

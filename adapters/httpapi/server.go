@@ -19,12 +19,14 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/coprod/coprod/domain"
+	"github.com/coprod/coprod/domain/agreement"
 	"github.com/coprod/coprod/domain/app"
 	"github.com/coprod/coprod/domain/application"
 	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/committee"
 	"github.com/coprod/coprod/domain/identity"
 	"github.com/coprod/coprod/domain/organisation"
+	"github.com/coprod/coprod/domain/pilot"
 	"github.com/coprod/coprod/tenants"
 )
 
@@ -49,19 +51,21 @@ type Config struct {
 
 // Deps are the use cases and probes the API serves.
 type Deps struct {
-	Tenants   *tenants.Service
-	App       *app.Service
-	IDs       *identity.Service // nil: no login (foundation-only deployments, some tests)
-	Orgs      *organisation.Service
-	Calls     *call.Service
-	Apps      *application.Service
-	Committee *committee.Service
-	Public    *call.Transparency
-	Notices   *call.NoticeBoard
-	OIDC      OIDC
-	Ready     func(context.Context) error // database reachable and schema current
-	Auth      []Authenticator
-	Log       *slog.Logger
+	Tenants    *tenants.Service
+	App        *app.Service
+	IDs        *identity.Service // nil: no login (foundation-only deployments, some tests)
+	Orgs       *organisation.Service
+	Calls      *call.Service
+	Apps       *application.Service
+	Committee  *committee.Service
+	Public     *call.Transparency
+	Notices    *call.NoticeBoard
+	Agreements *agreement.Service
+	Pilots     *pilot.Service
+	OIDC       OIDC
+	Ready      func(context.Context) error // database reachable and schema current
+	Auth       []Authenticator
+	Log        *slog.Logger
 }
 
 // Server holds the API's dependencies.
@@ -76,6 +80,8 @@ type Server struct {
 	committee    *committee.Service
 	transparency *call.Transparency
 	notices      *call.NoticeBoard
+	agreements   *agreement.Service
+	pilots       *pilot.Service
 	oidc         OIDC
 	ready        func(context.Context) error
 	auth         []Authenticator
@@ -97,7 +103,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	if cfg.SessionMaxAge == 0 {
 		cfg.SessionMaxAge = 12 * time.Hour
 	}
-	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
+	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."
@@ -122,6 +128,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	s.registerCalls()
 	s.registerApplications()
 	s.registerCommittee()
+	s.registerAgreements()
 	// Unsafe cross-origin browser requests (a form on another site posting
 	// with our session cookie) are refused before any handler runs; API
 	// clients send no Origin or Sec-Fetch-Site and pass. 401: the browser's

@@ -17,8 +17,8 @@ var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 func openCall(t *testing.T) *call.Call {
 	t.Helper()
 	c, err := call.NewDraft(uuid.New(), call.Call{Title: "Bando", Summary: "s", PolicyArea: "elderly", Objectives: []string{"o"}, DurationMonths: 12,
-		Budget:   call.Budget{PublicCents: 1_000_000, MaxPerProjectCents: 500_000},
-		Criteria: []evaluation.Criterion{{Code: "q", Name: "Qualità", Weight: 100, MaxScore: 10}},
+		Budget:            call.Budget{PublicCents: 1_000_000, MaxPerProjectCents: 500_000},
+		Criteria:          []evaluation.Criterion{{Code: "q", Name: "Qualità", Weight: 100, MaxScore: 10}},
 		QuestionsDeadline: t0.Add(24 * time.Hour), SubmissionDeadline: t0.Add(30 * 24 * time.Hour)}, "rup", t0)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,126 @@
+package monitoring
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/coprod/coprod/domain"
+	"github.com/coprod/coprod/domain/impact"
+)
+
+// IndicatorProgress is how far one assignment has come.
+type IndicatorProgress struct {
+	AssignmentID uuid.UUID
+	PilotID      uuid.UUID
+	Indicator    string
+	Name         string
+	Weight       int
+	Baseline     impact.Value
+	Target       impact.Value // the target of the latest verified period, else the first target
+	TargetPeriod string
+	Latest       *impact.Value // the latest verified value
+	LatestPeriod string
+	ProgressBP   int64 // share of the way from baseline to target, basis points
+	ElapsedBP    int64 // share of the target period elapsed
+	Status       impact.Status
+}
+
+// Summary is the weighted progress of an agreement or a pilot.
+type Summary struct {
+	Indicators []IndicatorProgress
+	ProgressBP int64 // weighted mean over the indicators with a verified value
+	Status     impact.Status
+}
+
+// Progress summarises an agreement's indicators, or one pilot's when
+// pilotID is set, at now.
+func (s *Service) Progress(ctx context.Context, tenant, agreementID, pilotID uuid.UUID) (*Summary, error) {
+	p, err := domain.PrincipalFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	sum := &Summary{}
+	err = s.store.Atomic(ctx, tenant, func(tx Tx) error {
+		a, err := tx.Agreements().Get(ctx, agreementID)
+		if err != nil {
+			return err
+		}
+		if _, party := partyOf(p, a); !party && !staffReader(p, tenant) {
+			return ErrAssignmentNotFound
+		}
+		ass, err := tx.Assignments().ForAgreement(ctx, agreementID)
+		if err != nil {
+			return err
+		}
+		var weighted, weights int64
+		for _, as := range ass {
+			if pilotID != uuid.Nil && as.PilotID != pilotID {
+				continue
+			}
+			def, err := tx.Library().Get(ctx, as.Indicator)
+			if err != nil {
+				return err
+			}
+			ms, err := tx.Measurements().Latest(ctx, as.ID)
+			if err != nil {
+				return err
+			}
+			ip := progressOf(*def, as, ms, a.Start, now)
+			if ip.Latest != nil {
+				weighted += ip.ProgressBP * int64(as.Weight)
+				weights += int64(as.Weight)
+			}
+			sum.Indicators = append(sum.Indicators, ip)
+		}
+		sum.Status = impact.Status("not_started")
+		if weights > 0 {
+			sum.ProgressBP = (weighted + weights/2) / weights
+			worst := impact.Status("on_track")
+			for _, ip := range sum.Indicators {
+				if ip.Status == "off_track" || (ip.Status == "at_risk" && worst == "on_track") {
+					worst = ip.Status
+				}
+			}
+			sum.Status = worst
+		}
+		return nil
+	})
+	return sum, err
+}
+
+// progressOf compares the latest verified value with the target of its
+// period; status weighs it against the time elapsed since the start.
+func progressOf(def impact.Definition, as *Assignment, ms []*Measurement, start, now time.Time) IndicatorProgress {
+	ip := IndicatorProgress{AssignmentID: as.ID, PilotID: as.PilotID, Indicator: as.Indicator, Name: def.Name, Weight: as.Weight,
+		Baseline: as.Baseline.Value, Status: impact.Status("not_started")}
+	if len(as.Targets) > 0 {
+		ip.Target, ip.TargetPeriod = as.Targets[0].Value, as.Targets[0].Period
+	}
+	var latest *Measurement
+	for _, m := range ms {
+		if m.Status == "locked" && (latest == nil || m.Period > latest.Period) {
+			latest = m
+		}
+	}
+	if latest == nil {
+		return ip
+	}
+	v := latest.Value
+	ip.Latest, ip.LatestPeriod = &v, latest.Period
+	for _, t := range as.Targets {
+		if t.Period >= latest.Period {
+			ip.Target, ip.TargetPeriod = t.Value, t.Period
+			break
+		}
+		ip.Target, ip.TargetPeriod = t.Value, t.Period
+	}
+	ip.ProgressBP = impact.ProgressBP(def, as.Baseline.Value, ip.Target, v)
+	if end, err := impact.PeriodEnd(ip.TargetPeriod); err == nil {
+		ip.ElapsedBP = impact.ElapsedBP(start, end, now)
+	}
+	ip.Status = impact.StatusOf(ip.ProgressBP, ip.ElapsedBP)
+	return ip
+}

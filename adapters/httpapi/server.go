@@ -25,6 +25,7 @@ import (
 	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/committee"
 	"github.com/coprod/coprod/domain/identity"
+	"github.com/coprod/coprod/domain/monitoring"
 	"github.com/coprod/coprod/domain/organisation"
 	"github.com/coprod/coprod/domain/pilot"
 	"github.com/coprod/coprod/tenants"
@@ -62,6 +63,7 @@ type Deps struct {
 	Notices    *call.NoticeBoard
 	Agreements *agreement.Service
 	Pilots     *pilot.Service
+	Monitoring *monitoring.Service
 	OIDC       OIDC
 	Ready      func(context.Context) error // database reachable and schema current
 	Auth       []Authenticator
@@ -82,6 +84,7 @@ type Server struct {
 	notices      *call.NoticeBoard
 	agreements   *agreement.Service
 	pilots       *pilot.Service
+	monitoring   *monitoring.Service
 	oidc         OIDC
 	ready        func(context.Context) error
 	auth         []Authenticator
@@ -103,7 +106,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	if cfg.SessionMaxAge == 0 {
 		cfg.SessionMaxAge = 12 * time.Hour
 	}
-	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
+	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, monitoring: d.Monitoring, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."
@@ -129,6 +132,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	s.registerApplications()
 	s.registerCommittee()
 	s.registerAgreements()
+	s.registerMonitoring()
 	// Unsafe cross-origin browser requests (a form on another site posting
 	// with our session cookie) are refused before any handler runs; API
 	// clients send no Origin or Sec-Fetch-Site and pass. 401: the browser's

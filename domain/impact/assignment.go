@@ -42,16 +42,16 @@ const (
 // Assignment errors. Each is returned with the offending field named
 // ("weight", "baseline.date", "targets[2].period").
 var (
-	ErrIndicatorMismatch   = domain.Errorf(domain.KindInvalid, "indicator_mismatch", "the assignment names another indicator than the definition")
-	ErrFrequencyTooFine    = domain.Errorf(domain.KindInvalid, "frequency_finer_than_definition", "an indicator cannot be reported more often than it is measured")
-	ErrInvalidWeight       = domain.Errorf(domain.KindInvalid, "invalid_indicator_weight", "an indicator's weight is from %d to %d", MinWeight, MaxWeight)
-	ErrInvalidBaselineDate = domain.Errorf(domain.KindInvalid, "invalid_baseline_date", "the baseline has a date before the end of the first target period")
-	ErrInvalidBaselineSrc  = domain.Errorf(domain.KindInvalid, "invalid_baseline_source", "the baseline names its source in 1-%d characters", MaxSourceLen)
-	ErrTargetsCount        = domain.Errorf(domain.KindInvalid, "invalid_targets_count", "an assignment has 1 to %d targets", MaxTargets)
-	ErrDuplicateTarget     = domain.Errorf(domain.KindInvalid, "duplicate_target_period", "a period has one target")
-	ErrTargetsOrder        = domain.Errorf(domain.KindInvalid, "targets_not_sorted", "targets are listed by period, earliest first")
-	ErrTargetDirection     = domain.Errorf(domain.KindInvalid, "target_against_direction", "a target does not lie on the worse side of the baseline")
-	ErrTargetOutsideBand   = domain.Errorf(domain.KindInvalid, "target_outside_band", "a target of a band indicator lies within the band")
+	ErrIndicatorMismatch     = domain.Errorf(domain.KindInvalid, "indicator_mismatch", "the assignment names another indicator than the definition")
+	ErrFrequencyTooFine      = domain.Errorf(domain.KindInvalid, "frequency_finer_than_definition", "an indicator cannot be reported more often than it is measured")
+	ErrInvalidWeight         = domain.Errorf(domain.KindInvalid, "invalid_indicator_weight", "an indicator's weight is from %d to %d", MinWeight, MaxWeight)
+	ErrInvalidBaselineDate   = domain.Errorf(domain.KindInvalid, "invalid_baseline_date", "the baseline has a date before the end of the first target period")
+	ErrInvalidBaselineSource = domain.Errorf(domain.KindInvalid, "invalid_baseline_source", "the baseline names its source in 1-%d characters", MaxSourceLen)
+	ErrTargetsCount          = domain.Errorf(domain.KindInvalid, "invalid_targets_count", "an assignment has 1 to %d targets", MaxTargets)
+	ErrDuplicateTarget       = domain.Errorf(domain.KindInvalid, "duplicate_target_period", "a period has one target")
+	ErrTargetsOrder          = domain.Errorf(domain.KindInvalid, "targets_not_sorted", "targets are listed by period, earliest first")
+	ErrTargetDirection       = domain.Errorf(domain.KindInvalid, "target_against_direction", "a target does not lie on the worse side of the baseline")
+	ErrTargetOutsideBand     = domain.Errorf(domain.KindInvalid, "target_outside_band", "a target of a band indicator lies within the band")
 )
 
 // Validate checks the assignment against its (library) definition:
@@ -101,7 +101,7 @@ func (a *Assignment) Validate(def Definition) error {
 		return ErrInvalidBaselineDate.WithField("baseline.date")
 	}
 	if !validText(strings.TrimSpace(a.Baseline.Source), 1, MaxSourceLen) {
-		return ErrInvalidBaselineSrc.WithField("baseline.source")
+		return ErrInvalidBaselineSource.WithField("baseline.source")
 	}
 	if len(a.Targets) < 1 || len(a.Targets) > MaxTargets {
 		return ErrTargetsCount.WithField("targets")

@@ -26,11 +26,11 @@ func TestProgressBP(t *testing.T) {
 	}{
 		// Worked examples.
 		{"increase halfway", increase, "40", "60", "50", 5000},
-		{"increase a third, rounded down", increase, "10", "13", "11", 3333},    // 3333.33
-		{"increase two thirds, rounded up", increase, "10", "13", "12", 6667},   // 6666.67
+		{"increase a third, rounded down", increase, "10", "13", "11", 3333},         // 3333.33
+		{"increase two thirds, rounded up", increase, "10", "13", "12", 6667},        // 6666.67
 		{"increase exactly half a point rounds up", increase, "0", "20", "0.001", 1}, // 0.5
-		{"increase 1.5 points rounds up", increase, "0", "20", "0.003", 2},       // 1.5
-		{"increase under half a point", increase, "0", "30", "0.001", 0},         // 0.33
+		{"increase 1.5 points rounds up", increase, "0", "20", "0.003", 2},           // 1.5
+		{"increase under half a point", increase, "0", "30", "0.001", 0},             // 0.33
 		{"increase reached", increase, "120", "150", "150", 10000},
 		{"increase at baseline", increase, "120", "150", "120", 0},
 		{"increase over-achieved", increase, "100", "200", "250", 15000},

@@ -23,6 +23,7 @@ import (
 	"github.com/coprod/coprod/domain/app"
 	"github.com/coprod/coprod/domain/application"
 	"github.com/coprod/coprod/domain/call"
+	"github.com/coprod/coprod/domain/codesign"
 	"github.com/coprod/coprod/domain/committee"
 	"github.com/coprod/coprod/domain/identity"
 	"github.com/coprod/coprod/domain/monitoring"
@@ -64,6 +65,7 @@ type Deps struct {
 	Agreements *agreement.Service
 	Pilots     *pilot.Service
 	Monitoring *monitoring.Service
+	Codesign   *codesign.Service
 	OIDC       OIDC
 	Ready      func(context.Context) error // database reachable and schema current
 	Auth       []Authenticator
@@ -85,6 +87,7 @@ type Server struct {
 	agreements   *agreement.Service
 	pilots       *pilot.Service
 	monitoring   *monitoring.Service
+	codesign     *codesign.Service
 	oidc         OIDC
 	ready        func(context.Context) error
 	auth         []Authenticator
@@ -106,7 +109,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	if cfg.SessionMaxAge == 0 {
 		cfg.SessionMaxAge = 12 * time.Hour
 	}
-	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, monitoring: d.Monitoring, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
+	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, monitoring: d.Monitoring, codesign: d.Codesign, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."
@@ -133,6 +136,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	s.registerCommittee()
 	s.registerAgreements()
 	s.registerMonitoring()
+	s.registerCodesign()
 	// Unsafe cross-origin browser requests (a form on another site posting
 	// with our session cookie) are refused before any handler runs; API
 	// clients send no Origin or Sec-Fetch-Site and pass. 401: the browser's

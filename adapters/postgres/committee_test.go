@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/application"
 	"github.com/coprod/coprod/domain/call"
+	"github.com/coprod/coprod/domain/codesign"
 	"github.com/coprod/coprod/domain/committee"
 	"github.com/coprod/coprod/domain/evaluation"
 	"github.com/coprod/coprod/domain/identity"
@@ -166,5 +168,49 @@ func TestEvaluationAndRanking(t *testing.T) {
 	pc, err := public.Get(t.Context(), c.ID)
 	if err != nil || pc.Status != call.StatusRanked || len(pc.Ranking) != 3 || pc.Ranking[0].LeadOrganisation != "Gamma" || pc.Ranking[0].Score != 87 || pc.Ranking[2].Admitted {
 		t.Errorf("public ranking: %+v %v", pc.Ranking, err)
+	}
+
+	// The co-design table: the two admitted organisations (Gamma, Alfa), not Beta.
+	cd := codesign.NewService(store.Codesign(), clk.now)
+	table, err := cd.Convene(officer, milan, c.ID)
+	if err != nil || len(table.Participants) != 2 || slices.Contains(table.Participants, orgIDs[1]) {
+		t.Fatalf("convene: %+v %v", table, err)
+	}
+	if _, err := cd.Convene(officer, milan, c.ID); !errors.Is(err, codesign.ErrAlreadyConvened) {
+		t.Errorf("convene twice: %v", err)
+	}
+	alfa := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "alfa", UserID: uuid.New(), TenantID: milan, Orgs: map[uuid.UUID][]domain.Role{orgIDs[0]: {domain.RoleOrgMember}}})
+	beta := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "beta", UserID: uuid.New(), TenantID: milan, Orgs: map[uuid.UUID][]domain.Role{orgIDs[1]: {domain.RoleOrgMember}}})
+	if _, err := cd.RecordSession(officer, milan, c.ID, codesign.Session{Date: clk.now(), Minutes: "Prima sessione", Decisions: []string{"Due sedi"},
+		Attendees: []codesign.Attendee{{Name: "Marco", Role: "RUP"}, {OrganisationID: orgIDs[0], Name: "Chiara", Role: "presidente"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cd.RecordSession(officer, milan, c.ID, codesign.Session{Date: clk.now(), Minutes: "x",
+		Attendees: []codesign.Attendee{{OrganisationID: orgIDs[1], Name: "Intruso", Role: "x"}}}); err == nil {
+		t.Error("an attendee of an organisation not at the table")
+	}
+	v1, err := cd.AddVersion(alfa, milan, c.ID, "Progetto v1")
+	if err != nil || v1.Number != 1 || len(v1.ContentHash) != 64 {
+		t.Fatalf("version 1: %+v %v", v1, err)
+	}
+	if _, err := cd.AddVersion(beta, milan, c.ID, "Progetto di Beta"); !errors.Is(err, codesign.ErrNotFound) {
+		t.Errorf("a non-admitted organisation adds a version: %v", err)
+	}
+	v2, _ := cd.AddVersion(officer, milan, c.ID, "Progetto v2")
+	if _, err := cd.Approve(officer, milan, c.ID, v2.ID, testAct("call"), 0); !errors.Is(err, call.ErrActRequired) {
+		t.Errorf("approve without a decision act: %v", err)
+	}
+	if table, err = cd.Approve(officer, milan, c.ID, v2.ID, testAct("decision"), 0); err != nil || table.Status != "approved" || table.ApprovedVersion != v2.ID {
+		t.Fatalf("approve: %+v %v", table, err)
+	}
+	if _, err := cd.AddVersion(officer, milan, c.ID, "v3"); !errors.Is(err, codesign.ErrClosed) {
+		t.Errorf("a version after approval: %v", err)
+	}
+	_, sessions, versions, err := cd.Get(alfa, milan, c.ID)
+	if err != nil || len(sessions) != 1 || len(versions) != 2 || sessions[0].Attendees[1].Name != "Chiara" {
+		t.Errorf("table seen by a participant: %v %v %v", sessions, versions, err)
+	}
+	if _, _, _, err := cd.Get(beta, milan, c.ID); !errors.Is(err, codesign.ErrNotFound) {
+		t.Errorf("table seen by a non-participant: %v", err)
 	}
 }

@@ -110,6 +110,7 @@ var constraintErrors = map[string]*domain.Error{
 	"tenants_slug_key":              tenants.ErrSlugTaken,
 	"tenants_istat_key":             tenants.ErrISTATTaken,
 	"organisations_fiscal_code_key": organisation.ErrFiscalCodeTaken,
+	"codesign_tables_call_key":      domain.Errorf(domain.KindConflict, "table_already_convened", "this call's table is already convened"),
 	"invitations_pending_key": domain.Errorf(domain.KindConflict, "invitation_pending",
 		"this address already has a pending invitation for that role"),
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/coprod/coprod/domain/app"
 	"github.com/coprod/coprod/domain/application"
 	"github.com/coprod/coprod/domain/call"
+	"github.com/coprod/coprod/domain/codesign"
 	"github.com/coprod/coprod/domain/committee"
 	"github.com/coprod/coprod/domain/identity"
 	"github.com/coprod/coprod/domain/monitoring"
@@ -85,7 +86,7 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 	_, s.handler = httpapi.New(httpapi.Config{Version: version, PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, SessionMaxAge: cfg.SessionAbsolute}, httpapi.Deps{
 		Tenants: s.tenants, App: s.app, IDs: s.ids, Orgs: s.orgs, Calls: s.calls, Apps: s.apps, Committee: committee.NewService(store.Committee(), nil), Public: call.NewTransparency(store.PublicCalls()), Notices: call.NewNoticeBoard(store),
 		Agreements: agreement.NewService(store.Agreements(), nil), Pilots: pilot.NewService(store.Pilots(), nil),
-		Monitoring: monitoring.NewService(store.Monitoring(), nil), OIDC: oidcPort{oc},
+		Monitoring: monitoring.NewService(store.Monitoring(), nil), Codesign: codesign.NewService(store.Codesign(), nil), OIDC: oidcPort{oc},
 		Ready: func(ctx context.Context) error {
 			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()

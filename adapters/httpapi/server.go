@@ -66,10 +66,12 @@ type Deps struct {
 	Pilots     *pilot.Service
 	Monitoring *monitoring.Service
 	Codesign   *codesign.Service
-	OIDC       OIDC
-	Ready      func(context.Context) error // database reachable and schema current
-	Auth       []Authenticator
-	Log        *slog.Logger
+	// JobsDashboard (River UI) is mounted at /admin/jobs/ for platform operators only.
+	JobsDashboard http.Handler
+	OIDC          OIDC
+	Ready         func(context.Context) error // database reachable and schema current
+	Auth          []Authenticator
+	Log           *slog.Logger
 }
 
 // Server holds the API's dependencies.
@@ -137,6 +139,9 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	s.registerAgreements()
 	s.registerMonitoring()
 	s.registerCodesign()
+	if d.JobsDashboard != nil {
+		mux.Handle("/admin/jobs/", s.operatorOnly(d.JobsDashboard))
+	}
 	// Unsafe cross-origin browser requests (a form on another site posting
 	// with our session cookie) are refused before any handler runs; API
 	// clients send no Origin or Sec-Fetch-Site and pass. 401: the browser's
@@ -268,4 +273,28 @@ func writeProblem(w http.ResponseWriter, p *Problem, requestID string) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
 	_ = jsonEncode(w, p)
+}
+
+// operatorOnly lets platform operators through to a handler outside huma
+// (the job dashboard), authorizing before the handler runs; anyone else
+// gets a problem.
+func (s *Server) operatorOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, a := range s.auth {
+			p, ok, err := a.Authenticate(r.Context(), r, uuid.Nil)
+			if err != nil {
+				break
+			}
+			if ok {
+				if !p.IsOperator() {
+					writeProblem(w, newProblem(http.StatusForbidden, "forbidden", "the job dashboard is for platform operators"), requestIDFrom(r.Context()))
+					return
+				}
+				next.ServeHTTP(w, r.WithContext(domain.WithPrincipal(r.Context(), p)))
+				return
+			}
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="coprod"`)
+		writeProblem(w, newProblem(http.StatusUnauthorized, "unauthenticated", "authentication is required"), requestIDFrom(r.Context()))
+	})
 }

@@ -29,12 +29,20 @@ func (c callStore) Atomic(ctx context.Context, tenant uuid.UUID, fn func(call.Tx
 	if tenant == uuid.Nil {
 		return errors.New("postgres: call transaction without a tenant")
 	}
-	return c.s.run(ctx, tenant, func(tx pgx.Tx) error { return fn(&callTx{tx: tx, tenant: tenant}) })
+	return c.s.run(ctx, tenant, func(tx pgx.Tx) error { return fn(&callTx{tx: tx, tenant: tenant, store: c.s}) })
 }
 
 type callTx struct {
 	tx     pgx.Tx
 	tenant uuid.UUID
+	store  *Store
+}
+
+func (t *callTx) Publish(ctx context.Context, events ...domain.Event) error {
+	if t.store == nil {
+		return errors.New("postgres: publish outside a store transaction")
+	}
+	return t.store.publish(ctx, t.tx, events...)
 }
 
 func (t *callTx) Calls() call.Repository             { return callRepo{t} }
@@ -369,16 +377,20 @@ type noticeRepo struct{ t *callTx }
 
 // Applicants writes one notice per organisation of the call's live
 // applications, in one statement.
-func (r noticeRepo) Applicants(ctx context.Context, c *call.Call, kind string, summary map[string]any, at time.Time) error {
+func (r noticeRepo) Applicants(ctx context.Context, c *call.Call, kind string, summary map[string]any, at time.Time) ([]uuid.UUID, error) {
 	if summary == nil {
 		summary = map[string]any{}
 	}
-	_, err := r.t.tx.Exec(ctx, `INSERT INTO organisation_notices (id, organisation_id, tenant_id, kind, call_id, title, summary, created_at)
+	rows, err := r.t.tx.Query(ctx, `INSERT INTO organisation_notices (id, organisation_id, tenant_id, kind, call_id, title, summary, created_at)
 		SELECT gen_random_uuid(), org, $1, $3, $2, $4, $5, $6
 		FROM (SELECT DISTINCT unnest(org_ids) AS org FROM applications
-		      WHERE tenant_id = $1 AND call_id = $2 AND status IN ('draft', 'submitted')) AS o`,
+		      WHERE tenant_id = $1 AND call_id = $2 AND status IN ('draft', 'submitted')) AS o
+		RETURNING id`,
 		r.t.tenant, c.ID, kind, c.Title, summary, at)
-	return err
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 }
 
 // Notices reads an organisation's notices, newest first (platform-level).
@@ -400,3 +412,25 @@ func (s *Store) Notices(ctx context.Context, org uuid.UUID, before uuid.UUID, li
 	})
 	return out, err
 }
+
+// Overdue lists published calls past their deadline, for the sweeper.
+func (r publicReader) Overdue(ctx context.Context, at time.Time, limit int) ([]call.Ref, error) {
+	var out []call.Ref
+	err := r.s.run(ctx, uuid.Nil, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT tenant_id, call_id FROM public_calls WHERE status = 'published' AND submission_deadline <= $1
+			ORDER BY submission_deadline LIMIT $2`, at, limit)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (call.Ref, error) {
+			var r call.Ref
+			err := row.Scan(&r.TenantID, &r.CallID)
+			return r, err
+		})
+		return err
+	})
+	return out, err
+}
+
+// Deadlines serves the sweeper.
+func (s *Store) Deadlines() call.DeadlineReader { return publicReader{s} }

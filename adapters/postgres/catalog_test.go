@@ -23,7 +23,8 @@ func platformTable(name string) bool {
 		"organisations", "organisation_members", // third-sector bodies act in many tenants
 		"user_tenants",         // which tenants a person belongs to (no roles), for /v1/me
 		"public_calls",         // the published copy transparency requires, readable by anyone
-		"organisation_notices": // public facts addressed to organisations across tenants
+		"organisation_notices", // public facts addressed to organisations across tenants
+		"mail_sent_log":        // one row per e-mail sent, keyed by notification and address
 		return true
 	}
 	return strings.HasPrefix(name, "river_")

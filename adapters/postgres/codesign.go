@@ -24,7 +24,7 @@ func (c codesignStore) Atomic(ctx context.Context, tenant uuid.UUID, fn func(cod
 	if tenant == uuid.Nil {
 		return errors.New("postgres: co-design transaction without a tenant")
 	}
-	return c.s.run(ctx, tenant, func(tx pgx.Tx) error { return fn(&codesignTx{&callTx{tx: tx, tenant: tenant}}) })
+	return c.s.run(ctx, tenant, func(tx pgx.Tx) error { return fn(&codesignTx{&callTx{tx: tx, tenant: tenant, store: c.s}}) })
 }
 
 type codesignTx struct{ *callTx }

@@ -26,7 +26,7 @@ func (c committeeStore) Atomic(ctx context.Context, tenant uuid.UUID, fn func(co
 	if tenant == uuid.Nil {
 		return errors.New("postgres: committee transaction without a tenant")
 	}
-	return c.s.run(ctx, tenant, func(tx pgx.Tx) error { return fn(&committeeTx{&callTx{tx: tx, tenant: tenant}}) })
+	return c.s.run(ctx, tenant, func(tx pgx.Tx) error { return fn(&committeeTx{&callTx{tx: tx, tenant: tenant, store: c.s}}) })
 }
 
 type committeeTx struct{ *callTx }

@@ -28,7 +28,25 @@ type DB interface {
 
 // Store implements app.Store; Registry() gives its tenants.Store.
 type Store struct {
-	db DB
+	db     DB
+	outbox Outbox
+}
+
+// Outbox turns domain events into jobs inserted in the transaction that
+// produced them (adapters/jobs implements it with River's InsertTx).
+type Outbox interface {
+	Publish(ctx context.Context, tx pgx.Tx, events ...domain.Event) error
+}
+
+// WithOutbox returns the store publishing events through o. Without one,
+// events are dropped: tests of persistence alone need no job queue.
+func (s *Store) WithOutbox(o Outbox) *Store { return &Store{db: s.db, outbox: o} }
+
+func (s *Store) publish(ctx context.Context, tx pgx.Tx, events ...domain.Event) error {
+	if s.outbox == nil || len(events) == 0 {
+		return nil
+	}
+	return s.outbox.Publish(ctx, tx, events...)
 }
 
 var (

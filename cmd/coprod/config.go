@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/coprod/coprod/adapters/mail"
 	"github.com/coprod/coprod/adapters/postgres"
 	"github.com/coprod/coprod/domain/identity"
 )
@@ -32,6 +33,9 @@ type Config struct {
 	MaxBodyBytes       int64
 	ShutdownTimeout    time.Duration
 	DBMaxConns         int
+
+	Workers bool        // this process works background jobs
+	SMTP    mail.Config // e-mail; Host empty: messages go to the log
 
 	SecretsKey, SecretsKeyPrevious []byte // AES-256 keys sealing secrets at rest
 	SessionIdle, SessionAbsolute   time.Duration
@@ -63,6 +67,13 @@ var settings = []setting{
 	{env: "COPROD_MAX_BODY_BYTES", flag: "max-body-bytes", def: "1048576", doc: "largest request body accepted (413 above)"},
 	{env: "COPROD_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", doc: "how long SIGTERM waits for requests in flight"},
 	{env: "COPROD_DB_MAX_CONNS", flag: "db-max-conns", def: "20", doc: "size of the database connection pool"},
+	{env: "COPROD_WORKERS", flag: "workers", def: "true", doc: "work background jobs in this process (serve); false for API-only replicas"},
+	{env: "COPROD_SMTP_HOST", flag: "smtp-host", doc: "SMTP server for e-mail; empty: e-mails are only logged"},
+	{env: "COPROD_SMTP_PORT", flag: "smtp-port", def: "587", doc: "SMTP port"},
+	{env: "COPROD_SMTP_USERNAME", flag: "smtp-username", doc: "SMTP user (AUTH PLAIN over TLS)"},
+	{env: "COPROD_SMTP_PASSWORD", flag: "smtp-password", doc: "SMTP password", secret: true},
+	{env: "COPROD_SMTP_FROM", flag: "smtp-from", def: "coprod@localhost", doc: "sender address"},
+	{env: "COPROD_SMTP_STARTTLS", flag: "smtp-starttls", def: "opportunistic", doc: "opportunistic, required or none"},
 	{env: "COPROD_SECRETS_KEY", flag: "secrets-key", doc: "32-byte key (64 hex characters) sealing secrets at rest, e.g. `openssl rand -hex 32`; required by serve (dev keeps one in the data folder)", secret: true},
 	{env: "COPROD_SECRETS_KEY_PREVIOUS", flag: "secrets-key-previous", doc: "the previous key during a rotation: values sealed with it still open", secret: true},
 	{env: "COPROD_SESSION_IDLE_TIMEOUT", flag: "session-idle-timeout", def: "30m", doc: "a browser session unused this long ends"},
@@ -156,6 +167,27 @@ func loadConfig(name string, getenv func(string) string, args []string, defaults
 		bad("COPROD_DB_MAX_CONNS", "want a number between 2 and 1000, got %q", get("COPROD_DB_MAX_CONNS"))
 	}
 	cfg.DBMaxConns = c
+	switch get("COPROD_WORKERS") {
+	case "true", "1", "yes":
+		cfg.Workers = true
+	case "false", "0", "no":
+	default:
+		bad("COPROD_WORKERS", "want true or false, got %q", get("COPROD_WORKERS"))
+	}
+	port, err := strconv.Atoi(get("COPROD_SMTP_PORT"))
+	if err != nil || port < 1 || port > 65535 {
+		bad("COPROD_SMTP_PORT", "want a port number, got %q", get("COPROD_SMTP_PORT"))
+	}
+	cfg.SMTP = mail.Config{Host: get("COPROD_SMTP_HOST"), Port: port, Username: get("COPROD_SMTP_USERNAME"), Password: get("COPROD_SMTP_PASSWORD"),
+		From: get("COPROD_SMTP_FROM"), FromName: "coprod", StartTLS: get("COPROD_SMTP_STARTTLS")}
+	if !strings.Contains(cfg.SMTP.From, "@") {
+		bad("COPROD_SMTP_FROM", "want an e-mail address, got %q", cfg.SMTP.From)
+	}
+	switch cfg.SMTP.StartTLS {
+	case "opportunistic", "required", "none":
+	default:
+		bad("COPROD_SMTP_STARTTLS", "want opportunistic, required or none, got %q", cfg.SMTP.StartTLS)
+	}
 	for _, k := range []struct {
 		env string
 		dst *[]byte

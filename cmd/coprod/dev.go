@@ -132,7 +132,7 @@ Press Ctrl-C to stop; data stays in %s for the next run.
 		case <-ctx.Done():
 		}
 	}()
-	return listenAndServe(ctx, cfg, ln, svc.handler, log, ready)
+	return withJobs(ctx, cfg, svc, log, func() error { return listenAndServe(ctx, cfg, ln, svc.handler, log, ready) })
 }
 
 // demo is what `coprod dev` seeds: Lombardy with Milan and Bergamo.

@@ -21,7 +21,8 @@ const usage = `coprod — co-design of social services between municipalities an
 
 Usage:
   coprod dev                      run everything locally: PostgreSQL under the data folder, demo data, the API
-  coprod serve                    serve the API (needs COPROD_DATABASE_URL)
+  coprod serve                    serve the API and work background jobs (needs COPROD_DATABASE_URL; COPROD_WORKERS=false: API only)
+  coprod worker                   work background jobs only
   coprod migrate                  apply database migrations (needs COPROD_MIGRATE_DATABASE_URL, or none for the local cluster)
   coprod tenants <command>        create, list, show, activate, suspend, resume, offboard, import-istat
   coprod version                  print the version
@@ -54,6 +55,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return dev(ctx, cfg, stdout, stderr)
+	case "worker":
+		cfg, _, err := loadConfig(cmd, getenv, rest, nil)
+		if err != nil {
+			return err
+		}
+		return worker(ctx, cfg, newLogger(stdout, cfg.LogLevel))
 	case "migrate":
 		cfg, _, err := loadConfig(cmd, getenv, rest, nil)
 		if err != nil {

@@ -38,7 +38,52 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	return listenAndServe(ctx, cfg, ln, svc.handler, log, ready)
+	return withJobs(ctx, cfg, svc, log, func() error { return listenAndServe(ctx, cfg, ln, svc.handler, log, ready) })
+}
+
+// withJobs runs fn with the job workers started (when this process works
+// jobs) and drains them afterwards: running jobs get the shutdown timeout
+// to finish, then they are cancelled and left for another worker.
+func withJobs(ctx context.Context, cfg Config, svc *services, log *slog.Logger, fn func() error) error {
+	if err := svc.runner.Start(ctx); err != nil {
+		return fmt.Errorf("start job workers: %w", err)
+	}
+	err := fn()
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if serr := svc.runner.Stop(sctx); serr != nil {
+		log.Warn("job workers stopped with an error", "err", serr)
+	}
+	return err
+}
+
+// worker is `coprod worker`: job workers only, no API, so each scales on its own.
+func worker(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if cfg.DatabaseURL == "" {
+		return &usageError{"worker needs COPROD_DATABASE_URL (the service role's URL)"}
+	}
+	pool, err := newPool(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := postgres.CheckServiceRole(ctx, pool); err != nil {
+		return err
+	}
+	if err := postgres.CheckMigrated(ctx, pool); err != nil {
+		return err
+	}
+	cfg.Workers = true
+	svc, err := wire(cfg, pool, log, false)
+	if err != nil {
+		return err
+	}
+	log.Info("working jobs", "version", version)
+	return withJobs(ctx, cfg, svc, log, func() error {
+		<-ctx.Done()
+		log.Info("shutting down: draining jobs in flight", "timeout", cfg.ShutdownTimeout.String())
+		return nil
+	})
 }
 
 func listenAndServe(ctx context.Context, cfg Config, ln net.Listener, handler http.Handler, log *slog.Logger, ready chan<- string) error {

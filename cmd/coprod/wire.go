@@ -9,9 +9,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"riverqueue.com/riverui"
 
 	"github.com/coprod/coprod/adapters/blobfs"
 	"github.com/coprod/coprod/adapters/httpapi"
+	"github.com/coprod/coprod/adapters/jobs"
+	"github.com/coprod/coprod/adapters/mail"
 	"github.com/coprod/coprod/adapters/oidc"
 	"github.com/coprod/coprod/adapters/postgres"
 	"github.com/coprod/coprod/domain"
@@ -23,6 +26,7 @@ import (
 	"github.com/coprod/coprod/domain/committee"
 	"github.com/coprod/coprod/domain/identity"
 	"github.com/coprod/coprod/domain/monitoring"
+	"github.com/coprod/coprod/domain/notify"
 	"github.com/coprod/coprod/domain/organisation"
 	"github.com/coprod/coprod/domain/pilot"
 	"github.com/coprod/coprod/tenants"
@@ -37,6 +41,8 @@ type services struct {
 	orgs    *organisation.Service
 	calls   *call.Service
 	apps    *application.Service
+	runner  *jobs.Runner
+	notify  *notify.Service
 	handler http.Handler
 }
 
@@ -54,7 +60,12 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 	if err != nil {
 		return nil, err
 	}
-	store := postgres.NewStore(pool)
+	runner, err := jobs.New(pool, jobs.Config{Work: cfg.Workers, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	// Use cases publish events; the runner inserts their jobs in the same transaction.
+	store := postgres.NewStore(pool).WithOutbox(runner)
 	blobs, err := blobfs.New(cfg.BlobDir)
 	if err != nil {
 		return nil, fmt.Errorf("blob store in %s: %w", cfg.BlobDir, err)
@@ -69,8 +80,13 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 			platform.Claims.GroupRoles = map[string][]domain.Role{pl.OperatorGroup: {domain.RolePlatformOperator}}
 		}
 	}
+	mailer, err := newMailer(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	s := &services{
 		store:   store,
+		runner:  runner,
 		tenants: tenants.NewService(store.Registry(), nil),
 		app:     app.New(store, nil),
 		orgs:    organisation.NewService(store.Organisations(), nil),
@@ -79,9 +95,19 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 		ids: identity.NewService(store.Identity(sealer), oc, nil, identity.Config{
 			IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionAbsolute, AllowLoopbackHTTP: dev, Platform: platform}),
 	}
+	s.notify = notify.NewService(store.Notify(), mailer, nil, cfg.PublicURL)
+	runner.Bind(jobs.Deps{Calls: s.calls, Deadlines: store.Deadlines(), Notify: s.notify})
 	auth := []httpapi.Authenticator{&httpapi.IdentityAuth{IDs: s.ids, OIDC: oidcPort{oc}}}
 	if bt := httpapi.NewBootstrapToken(cfg.BootstrapToken); bt != nil {
 		auth = append(auth, bt)
+	}
+	dashboard, err := riverui.NewHandler(&riverui.HandlerOpts{Endpoints: riverui.NewEndpoints(runner.Client(), nil),
+		Prefix: "/admin/jobs", Logger: log, JobListHideArgsByDefault: true})
+	if err != nil {
+		return nil, fmt.Errorf("job dashboard: %w", err)
+	}
+	if err := dashboard.Start(context.Background()); err != nil {
+		return nil, fmt.Errorf("job dashboard: %w", err)
 	}
 	_, s.handler = httpapi.New(httpapi.Config{Version: version, PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, SessionMaxAge: cfg.SessionAbsolute}, httpapi.Deps{
 		Tenants: s.tenants, App: s.app, IDs: s.ids, Orgs: s.orgs, Calls: s.calls, Apps: s.apps, Committee: committee.NewService(store.Committee(), nil), Public: call.NewTransparency(store.PublicCalls()), Notices: call.NewNoticeBoard(store),
@@ -95,8 +121,9 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 			}
 			return postgres.CheckMigrated(ctx, pool)
 		},
-		Auth: auth,
-		Log:  log,
+		Auth:          auth,
+		Log:           log,
+		JobsDashboard: dashboard,
 	})
 	return s, nil
 }
@@ -124,4 +151,20 @@ func (o oidcPort) VerifyBearer(ctx context.Context, p *identity.Provider, token 
 		return id, err // an outage of the provider, logged as such
 	}
 	return id, err
+}
+
+// newMailer sends through COPROD_SMTP_* or, when no host is set, writes the
+// messages to the log (development, tests).
+func newMailer(cfg Config, log *slog.Logger) (notify.Mailer, error) {
+	if cfg.SMTP.Host == "" {
+		return logMailer{log}, nil
+	}
+	return mail.New(cfg.SMTP)
+}
+
+type logMailer struct{ log *slog.Logger }
+
+func (l logMailer) Send(ctx context.Context, m notify.Message) error {
+	l.log.InfoContext(ctx, "e-mail (no SMTP server configured)", "to", m.To, "subject", m.Subject, "message_id", m.MessageID)
+	return nil
 }

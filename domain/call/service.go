@@ -22,13 +22,16 @@ type Tx interface {
 	Public() PublicProjection
 	Notices() Notices
 	Audit() audit.Log
+	// Publish hands events to the transaction: their jobs commit with it.
+	Publish(ctx context.Context, events ...domain.Event) error
 }
 
 // Notices tells the organisations applying to a call what changed.
 type Notices interface {
 	// Applicants notifies every organisation (lead or partner) of an
-	// application to c, draft or submitted, of kind, in this transaction.
-	Applicants(ctx context.Context, c *Call, kind string, summary map[string]any, at time.Time) error
+	// application to c, draft or submitted, of kind, in this transaction,
+	// and returns the notices' ids.
+	Applicants(ctx context.Context, c *Call, kind string, summary map[string]any, at time.Time) ([]uuid.UUID, error)
 }
 
 // Notice is what an organisation is told.
@@ -164,7 +167,12 @@ func (s *Service) change(ctx context.Context, tenant, id uuid.UUID, ifVersion in
 			return err
 		}
 		if kind, ok := noticeOf[action]; ok {
-			if err := tx.Notices().Applicants(ctx, c, kind, summary, now); err != nil {
+			if err := notifyApplicants(ctx, tx, c, kind, summary, now); err != nil {
+				return err
+			}
+		}
+		if deadlineMoved(action) {
+			if err := tx.Publish(ctx, DeadlineSet{TenantID: tenant, CallID: c.ID, At: c.SubmissionDeadline}); err != nil {
 				return err
 			}
 		}
@@ -182,6 +190,30 @@ func (s *Service) change(ctx context.Context, tenant, id uuid.UUID, ifVersion in
 	})
 	return out, err
 }
+
+// notifyApplicants writes the notices and hands their delivery to a job.
+func notifyApplicants(ctx context.Context, tx Tx, c *Call, kind string, summary map[string]any, at time.Time) error {
+	ids, err := tx.Notices().Applicants(ctx, c, kind, summary, at)
+	if err != nil {
+		return err
+	}
+	events := make([]domain.Event, 0, len(ids))
+	for _, id := range ids {
+		events = append(events, NoticeIssued{NoticeID: id})
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	return tx.Publish(ctx, events...)
+}
+
+// NotifyApplicants is notifyApplicants for other contexts (the committee's ranking).
+func NotifyApplicants(ctx context.Context, tx Tx, c *Call, kind string, summary map[string]any, at time.Time) error {
+	return notifyApplicants(ctx, tx, c, kind, summary, at)
+}
+
+// deadlineMoved tells which changes (re)schedule the closing job.
+func deadlineMoved(action string) bool { return action == "published" || action == "amended" }
 
 // noticeOf names the changes applicants are told about.
 var noticeOf = map[string]string{"amended": "call.amended", "closed": "call.closed", "cancelled": "call.cancelled"}
@@ -456,4 +488,16 @@ func (b *NoticeBoard) List(ctx context.Context, org, before uuid.UUID, limit int
 		out, next = out[:limit], out[limit-1].ID
 	}
 	return out, next, err
+}
+
+// Ref names a call of a tenant.
+type Ref struct {
+	TenantID uuid.UUID
+	CallID   uuid.UUID
+}
+
+// DeadlineReader finds published calls whose submission deadline has passed,
+// across tenants (from the public projection, which only holds public facts).
+type DeadlineReader interface {
+	Overdue(ctx context.Context, at time.Time, limit int) ([]Ref, error)
 }

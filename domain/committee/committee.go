@@ -72,6 +72,7 @@ type Tx interface {
 	Questions() call.QuestionRepository
 	Public() call.PublicProjection
 	Notices() call.Notices
+	Publish(ctx context.Context, events ...domain.Event) error
 	Members() Members
 	Sheets() Sheets
 	Rankings() Rankings
@@ -333,7 +334,7 @@ func (s *Service) Ranking(ctx context.Context, tenant, callID uuid.UUID, publish
 		if err := tx.Public().Put(ctx, c, faq); err != nil {
 			return err
 		}
-		if err := tx.Notices().Applicants(ctx, c, "call.ranked", map[string]any{"act": act.Number}, now); err != nil {
+		if err := call.NotifyApplicants(ctx, committeeCallTx{tx}, c, "call.ranked", map[string]any{"act": act.Number}, now); err != nil {
 			return err
 		}
 		admitted := 0
@@ -396,3 +397,7 @@ func (s *Service) compute(ctx context.Context, tx Tx, c *call.Call) ([]Entry, er
 	}
 	return out, nil
 }
+
+// committeeCallTx lets call.NotifyApplicants run in a committee
+// transaction, which has everything a call transaction has.
+type committeeCallTx struct{ Tx }

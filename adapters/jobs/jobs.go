@@ -1,0 +1,221 @@
+// Package jobs runs coprod's background work on River, in PostgreSQL: the
+// closing of calls at their deadline (a job scheduled at that instant, plus
+// a sweeper for any missed), and the e-mail delivery of notices. Use cases
+// never call River: they publish domain events to their transaction, and
+// Publish turns them into jobs with InsertTx in that same transaction, so a
+// job exists exactly when its change committed. Job arguments carry ids
+// only, never personal data; workers act as the system principal of the
+// job's tenant.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/coprod/coprod/domain"
+	"github.com/coprod/coprod/domain/call"
+	"github.com/coprod/coprod/domain/notify"
+)
+
+// CloseCallArgs closes a call at its deadline. At is part of the arguments
+// so that a moved deadline schedules a new job; the old one finds the
+// deadline not passed and cancels itself.
+type CloseCallArgs struct {
+	TenantID uuid.UUID `json:"tenant_id"`
+	CallID   uuid.UUID `json:"call_id"`
+	At       time.Time `json:"at"`
+}
+
+func (CloseCallArgs) Kind() string { return "close_call" }
+
+// SweepDeadlinesArgs closes any call whose closing job was missed.
+type SweepDeadlinesArgs struct{}
+
+func (SweepDeadlinesArgs) Kind() string { return "sweep_call_deadlines" }
+
+// DeliverNoticeArgs e-mails a notice to its organisation's members.
+type DeliverNoticeArgs struct {
+	NoticeID uuid.UUID `json:"notice_id"`
+}
+
+func (DeliverNoticeArgs) Kind() string { return "deliver_notice" }
+
+// Deps are the use cases the workers run.
+type Deps struct {
+	Calls     *call.Service
+	Deadlines call.DeadlineReader
+	Notify    *notify.Service
+}
+
+// Config of the job runner.
+type Config struct {
+	Work          bool          // false: insert-only (an API replica without workers)
+	MaxWorkers    int           // per process, default 10
+	SweepInterval time.Duration // default 5 minutes
+	Logger        *slog.Logger
+}
+
+// Runner owns the River client.
+type Runner struct {
+	client *river.Client[pgx.Tx]
+	deps   *Deps
+	log    *slog.Logger
+	work   bool
+}
+
+// New builds the River client with every job kind registered, whether or
+// not this process works (a job kind unknown to a process is an error in
+// River, and any process may insert any kind).
+func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
+	if cfg.MaxWorkers == 0 {
+		cfg.MaxWorkers = 10
+	}
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = 5 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	r := &Runner{deps: &Deps{}, log: cfg.Logger, work: cfg.Work}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &closeCallWorker{r: r})
+	river.AddWorker(workers, &sweepWorker{r: r})
+	river.AddWorker(workers, &deliverNoticeWorker{r: r})
+	rc := &river.Config{Workers: workers, Logger: cfg.Logger, MaxAttempts: 25}
+	if cfg.Work {
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}}
+		rc.PeriodicJobs = []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return SweepDeadlinesArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+		}
+	}
+	client, err := river.NewClient(riverpgxv5.New(pool), rc)
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	r.client = client
+	return r, nil
+}
+
+// Bind gives the workers their use cases (built after the store, which
+// needs the runner as its outbox).
+func (r *Runner) Bind(d Deps) { *r.deps = d }
+
+// Client is the River client (for the job dashboard and tests).
+func (r *Runner) Client() *river.Client[pgx.Tx] { return r.client }
+
+// Start begins working jobs, if this process works.
+func (r *Runner) Start(ctx context.Context) error {
+	if !r.work {
+		return nil
+	}
+	return r.client.Start(ctx)
+}
+
+// Stop drains: running jobs get until ctx's deadline to finish, then they
+// are cancelled (and retried later by another worker).
+func (r *Runner) Stop(ctx context.Context) error {
+	if !r.work {
+		return nil
+	}
+	err := r.client.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		hard, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return r.client.StopAndCancel(hard)
+	}
+	return err
+}
+
+// Publish implements the postgres store's outbox: each event becomes its
+// job, inserted in tx.
+func (r *Runner) Publish(ctx context.Context, tx pgx.Tx, events ...domain.Event) error {
+	var params []river.InsertManyParams
+	for _, e := range events {
+		switch ev := e.(type) {
+		case call.DeadlineSet:
+			params = append(params, river.InsertManyParams{Args: CloseCallArgs{TenantID: ev.TenantID, CallID: ev.CallID, At: ev.At},
+				InsertOpts: &river.InsertOpts{ScheduledAt: ev.At, UniqueOpts: river.UniqueOpts{ByArgs: true}}})
+		case call.NoticeIssued:
+			params = append(params, river.InsertManyParams{Args: DeliverNoticeArgs{NoticeID: ev.NoticeID},
+				InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}})
+		default:
+			return fmt.Errorf("jobs: no job for event %s", e.EventKind())
+		}
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	_, err := r.client.InsertManyTx(ctx, tx, params)
+	return err
+}
+
+// refusal cancels a job whose work the domain refuses for good; anything
+// else is returned for River to retry with backoff.
+func refusal(err error) error {
+	switch domain.KindOf(err) {
+	case domain.KindInternal:
+		return err
+	}
+	return river.JobCancel(err)
+}
+
+type closeCallWorker struct {
+	river.WorkerDefaults[CloseCallArgs]
+	r *Runner
+}
+
+func (w *closeCallWorker) Work(ctx context.Context, job *river.Job[CloseCallArgs]) error {
+	ctx = domain.WithPrincipal(ctx, domain.SystemPrincipal(job.Args.TenantID))
+	_, err := w.r.deps.Calls.Close(ctx, job.Args.TenantID, job.Args.CallID)
+	if err == nil {
+		w.r.log.InfoContext(ctx, "call closed at its deadline", "tenant", job.Args.TenantID, "call", job.Args.CallID)
+		return nil
+	}
+	return refusal(err) // deadline moved, already closed or cancelled: nothing to do
+}
+
+type sweepWorker struct {
+	river.WorkerDefaults[SweepDeadlinesArgs]
+	r *Runner
+}
+
+func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepDeadlinesArgs]) error {
+	refs, err := w.r.deps.Deadlines.Overdue(ctx, time.Now(), 500)
+	if err != nil {
+		return err
+	}
+	for _, ref := range refs {
+		cctx := domain.WithPrincipal(ctx, domain.SystemPrincipal(ref.TenantID))
+		if _, err := w.r.deps.Calls.Close(cctx, ref.TenantID, ref.CallID); err != nil && domain.KindOf(err) == domain.KindInternal {
+			return err
+		}
+		w.r.log.InfoContext(ctx, "sweeper closed an overdue call", "tenant", ref.TenantID, "call", ref.CallID)
+	}
+	return nil
+}
+
+type deliverNoticeWorker struct {
+	river.WorkerDefaults[DeliverNoticeArgs]
+	r *Runner
+}
+
+func (w *deliverNoticeWorker) Work(ctx context.Context, job *river.Job[DeliverNoticeArgs]) error {
+	sent, err := w.r.deps.Notify.DeliverNotice(ctx, job.Args.NoticeID)
+	if sent > 0 {
+		w.r.log.InfoContext(ctx, "notice delivered", "notice", job.Args.NoticeID, "mails", sent)
+	}
+	if err != nil && domain.KindOf(err) != domain.KindInternal {
+		return river.JobCancel(err)
+	}
+	return err
+}

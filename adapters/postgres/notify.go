@@ -1,0 +1,65 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/coprod/coprod/domain/call"
+	"github.com/coprod/coprod/domain/notify"
+)
+
+// Notify adapts the store to notify.Store (platform-level).
+func (s *Store) Notify() notify.Store { return notifyStore{s} }
+
+type notifyStore struct{ s *Store }
+
+func (n notifyStore) Atomic(ctx context.Context, fn func(notify.Tx) error) error {
+	return n.s.run(ctx, uuid.Nil, func(tx pgx.Tx) error { return fn(notifyTx{tx}) })
+}
+
+type notifyTx struct{ tx pgx.Tx }
+
+func (t notifyTx) Notice(ctx context.Context, id uuid.UUID) (*call.Notice, error) {
+	var n call.Notice
+	err := t.tx.QueryRow(ctx, `SELECT id, organisation_id, tenant_id, kind, call_id, title, summary, created_at FROM organisation_notices WHERE id = $1`, id).
+		Scan(&n.ID, &n.OrganisationID, &n.TenantID, &n.Kind, &n.CallID, &n.Title, &n.Summary, &n.At)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notify.ErrNoticeNotFound
+	}
+	return &n, err
+}
+
+func (t notifyTx) Recipients(ctx context.Context, org uuid.UUID) ([]notify.Recipient, error) {
+	rows, err := t.tx.Query(ctx, `SELECT u.email, u.name FROM organisation_members m JOIN users u ON u.id = m.user_id
+		WHERE m.organisation_id = $1 AND u.email <> '' ORDER BY u.email`, org)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (notify.Recipient, error) {
+		var r notify.Recipient
+		err := row.Scan(&r.Email, &r.Name)
+		return r, err
+	})
+}
+
+func (t notifyTx) TenantName(ctx context.Context, tenant uuid.UUID) (string, error) {
+	var name string
+	err := t.tx.QueryRow(ctx, `SELECT name FROM tenants WHERE id = $1`, tenant).Scan(&name)
+	return name, err
+}
+
+func (t notifyTx) Sent(ctx context.Context, key string) (bool, error) {
+	var ok bool
+	err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM mail_sent_log WHERE key = $1)`, key).Scan(&ok)
+	return ok, err
+}
+
+func (t notifyTx) MarkSent(ctx context.Context, key, messageID, recipient string, at time.Time) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO mail_sent_log (key, message_id, recipient, sent_at) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING`,
+		key, messageID, recipient, at)
+	return err
+}

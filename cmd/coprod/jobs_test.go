@@ -1,0 +1,308 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/coprod/coprod/adapters/jobs"
+	"github.com/coprod/coprod/adapters/postgres/postgrestest"
+	"github.com/coprod/coprod/domain"
+	"github.com/coprod/coprod/domain/call"
+	"github.com/coprod/coprod/domain/evaluation"
+	"github.com/coprod/coprod/domain/identity"
+	"github.com/coprod/coprod/domain/organisation"
+	"github.com/coprod/coprod/tenants"
+)
+
+// mailbox is a real SMTP server (go-smtp) in the test process.
+type mailbox struct {
+	mu   sync.Mutex
+	msgs []string
+	srv  *smtp.Server
+	addr string
+}
+
+func (m *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return &mailSession{m: m}, nil }
+
+type mailSession struct {
+	m  *mailbox
+	to []string
+}
+
+func (s *mailSession) AuthPlain(string, string) error            { return nil }
+func (s *mailSession) Mail(string, *smtp.MailOptions) error      { return nil }
+func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error { s.to = append(s.to, to); return nil }
+func (s *mailSession) Reset()                                    {}
+func (s *mailSession) Logout() error                             { return nil }
+func (s *mailSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.m.mu.Lock()
+	s.m.msgs = append(s.m.msgs, "To: "+strings.Join(s.to, ",")+"\n"+string(b))
+	s.m.mu.Unlock()
+	return nil
+}
+
+// startMailbox listens on addr ("127.0.0.1:0" for any port).
+func startMailbox(t *testing.T, addr string) *mailbox {
+	t.Helper()
+	m := &mailbox{}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.srv = smtp.NewServer(m)
+	m.srv.Domain = "localhost"
+	m.srv.AllowInsecureAuth = true
+	m.addr = ln.Addr().String()
+	go m.srv.Serve(ln) //nolint:errcheck
+	t.Cleanup(func() { m.srv.Close() })
+	return m
+}
+
+func (m *mailbox) messages() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.msgs...)
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+type jobBundle struct {
+	db      *postgrestest.DB
+	svc     *services
+	milan   uuid.UUID
+	officer context.Context
+	c       *call.Call
+}
+
+func setupJobs(t *testing.T, smtpAddr string) *jobBundle {
+	t.Helper()
+	db := postgrestest.New(t)
+	host, port, _ := net.SplitHostPort(smtpAddr)
+	cfg, _, err := loadConfig("test", env("COPROD_DATABASE_URL", db.AppURL, "COPROD_SECRETS_KEY", strings.Repeat("cd", 32),
+		"COPROD_BLOB_DIR", t.TempDir(), "COPROD_SMTP_HOST", host, "COPROD_SMTP_PORT", port, "COPROD_SMTP_STARTTLS", "none",
+		"COPROD_SMTP_FROM", "avvisi@comune.milano.it", "COPROD_SHUTDOWN_TIMEOUT", "5s"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, err := wire(cfg, db.App, log, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := svc.runner.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c()
+		_ = svc.runner.Stop(sctx)
+	})
+	op := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "op", Roles: []domain.Role{domain.RolePlatformOperator}})
+	r, err := svc.tenants.Create(op, tenants.CreateInput{Slug: "regione-lombardia", Name: "Lombardia", Kind: tenants.KindRegion, ISTATCode: "03"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := svc.tenants.Create(op, tenants.CreateInput{Slug: "milano", Name: "Milano", Kind: tenants.KindMunicipality, ISTATCode: "015146", Region: r.Slug})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.tenants.ChangeStatus(op, "milano", "activate", "", 0); err != nil {
+		t.Fatal(err)
+	}
+	b := &jobBundle{db: db, svc: svc, milan: m.ID,
+		officer: domain.WithPrincipal(t.Context(), domain.Principal{Subject: "rup", TenantID: m.ID, Roles: []domain.Role{domain.RoleOfficer}})}
+	now := time.Now().UTC()
+	c, err := svc.calls.CreateDraft(b.officer, m.ID, call.Call{Title: "Anziani soli", Summary: "s", PolicyArea: "elderly", Objectives: []string{"o"},
+		DurationMonths: 12, Budget: call.Budget{PublicCents: 1_000_000, MaxPerProjectCents: 500_000},
+		Criteria:          []evaluation.Criterion{{Code: "q", Name: "Qualità", Weight: 100, MaxScore: 10}},
+		QuestionsDeadline: now.Add(5 * 24 * time.Hour), SubmissionDeadline: now.Add(21 * 24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.c, err = svc.calls.Publish(b.officer, m.ID, c.ID, call.Act{Kind: "call", Number: "1", Date: now, URL: "https://x.it/1"}, c.Version); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (b *jobBundle) jobs(t *testing.T, kind string) int {
+	t.Helper()
+	var n int
+	if err := b.db.App.QueryRow(t.Context(), `SELECT count(*) FROM river_job WHERE kind = $1`, kind).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Publishing schedules the closing job at the deadline, in the same
+// transaction; a refused change schedules nothing; the sweeper closes a
+// call whose deadline passed.
+func TestCallDeadlineJobs(t *testing.T) {
+	t.Parallel()
+	box := startMailbox(t, "127.0.0.1:0")
+	b := setupJobs(t, box.addr)
+	var at time.Time
+	if err := b.db.App.QueryRow(t.Context(), `SELECT scheduled_at FROM river_job WHERE kind = 'close_call'`).Scan(&at); err != nil {
+		t.Fatalf("no closing job after publication: %v", err)
+	}
+	if !at.Equal(b.c.SubmissionDeadline) {
+		t.Errorf("closing job at %s, deadline %s", at, b.c.SubmissionDeadline)
+	}
+	// A refused amendment (shorter deadline) inserts no job.
+	earlier := b.c.SubmissionDeadline.Add(-time.Hour)
+	if _, err := b.svc.calls.Amend(b.officer, b.milan, b.c.ID, call.AmendInput{Reason: "anticipo", Act: call.Act{Kind: "amendment", Number: "2",
+		Date: time.Now(), URL: "https://x.it/2"}, SubmissionDeadline: &earlier}, 0); err == nil {
+		t.Fatal("a shorter deadline was accepted")
+	}
+	if n := b.jobs(t, "close_call"); n != 1 {
+		t.Errorf("close_call jobs after a refused change: %d, want 1", n)
+	}
+	// An extension schedules a new closing job for the new deadline.
+	later := b.c.SubmissionDeadline.Add(48 * time.Hour)
+	if _, err := b.svc.calls.Amend(b.officer, b.milan, b.c.ID, call.AmendInput{Reason: "proroga", Act: call.Act{Kind: "amendment", Number: "3",
+		Date: time.Now(), URL: "https://x.it/3"}, SubmissionDeadline: &later}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := b.jobs(t, "close_call"); n != 2 {
+		t.Errorf("close_call jobs after an extension: %d, want 2", n)
+	}
+	// The deadline passes (moved into the past by hand), and the sweeper closes the call.
+	err := pgx.BeginFunc(t.Context(), b.db.Owner, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(t.Context(), `UPDATE public_calls SET submission_deadline = now() - interval '1 minute'`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(t.Context(), `SELECT set_config('app.tenant_id', $1, true)`, b.milan.String()); err != nil {
+			return err
+		}
+		_, err := tx.Exec(t.Context(), `UPDATE calls SET submission_deadline = now() - interval '1 minute'`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.runner.Client().Insert(t.Context(), sweepArgs(), nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the sweeper closes the call", func() bool {
+		c, err := b.svc.calls.Get(b.officer, b.milan, b.c.ID)
+		return err == nil && c.Status == call.StatusClosed
+	})
+}
+
+// Notices of a change reach every member of every applicant organisation by
+// e-mail exactly once, even when the SMTP server is down for a while.
+func TestNoticeEmailsExactlyOnce(t *testing.T) {
+	t.Parallel()
+	// Reserve a port for the SMTP server, which starts only later.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	b := setupJobs(t, addr)
+	op := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "op", Roles: []domain.Role{domain.RolePlatformOperator}})
+	const platform = "https://login.coprod.example"
+	var members []uuid.UUID
+	for _, who := range []string{"chiara", "marco"} {
+		u, err := b.svc.ids.Provision(op, identity.Identity{Issuer: platform, Subject: who, Email: who + "@coop.example", Name: who})
+		if err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, u.ID)
+	}
+	chiara := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "chiara", UserID: members[0]})
+	coop, err := b.svc.orgs.Register(chiara, organisation.Organisation{FiscalCode: "04123456784", LegalName: "Coop", LegalForm: "social_cooperative"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asAdmin := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "chiara", UserID: members[0], Orgs: map[uuid.UUID][]domain.Role{coop.ID: {domain.RoleOrgAdmin}}})
+	if _, err := b.svc.orgs.SetMember(asAdmin, coop.ID, "marco@coop.example", domain.RoleOrgMember); err != nil {
+		t.Fatal(err)
+	}
+	inTenant := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "chiara", UserID: members[0], TenantID: b.milan, Orgs: map[uuid.UUID][]domain.Role{coop.ID: {domain.RoleOrgAdmin}}})
+	if _, err := b.svc.apps.Create(inTenant, b.milan, b.c.ID, coop.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The amendment is notified while the SMTP server is down: delivery fails and is retried.
+	later := b.c.SubmissionDeadline.Add(24 * time.Hour)
+	if _, err := b.svc.calls.Amend(b.officer, b.milan, b.c.ID, call.AmendInput{Reason: "proroga", Act: call.Act{Kind: "amendment", Number: "2",
+		Date: time.Now(), URL: "https://x.it/2"}, SubmissionDeadline: &later}, 0); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "a failed delivery attempt", func() bool {
+		var errs int
+		_ = b.db.App.QueryRow(t.Context(), `SELECT count(*) FROM river_job WHERE kind = 'deliver_notice' AND cardinality(errors) > 0`).Scan(&errs)
+		return errs > 0
+	})
+	box := startMailbox(t, addr)
+	eventually(t, 60*time.Second, "both members get the notice", func() bool { return len(box.messages()) >= 2 })
+	// Nothing more arrives: exactly one message per member, with a stable Message-ID.
+	var done int
+	eventually(t, 20*time.Second, "the delivery job completes", func() bool {
+		_ = b.db.App.QueryRow(t.Context(), `SELECT count(*) FROM river_job WHERE kind = 'deliver_notice' AND state = 'completed'`).Scan(&done)
+		return done == 1
+	})
+	msgs := box.messages()
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages, want 2:\n%s", len(msgs), strings.Join(msgs, "\n---\n"))
+	}
+	for _, who := range []string{"chiara@coop.example", "marco@coop.example"} {
+		n := 0
+		for _, m := range msgs {
+			if strings.Contains(m, "To: "+who) && strings.Contains(m, "Message-Id: <") || strings.Contains(m, "To: "+who) && strings.Contains(m, "Message-ID: <") {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s got %d messages", who, n)
+		}
+	}
+	var logged int
+	if err := b.db.App.QueryRow(t.Context(), `SELECT count(*) FROM mail_sent_log`).Scan(&logged); err != nil || logged != 2 {
+		t.Errorf("sent-log rows: %d %v", logged, err)
+	}
+	// Re-running the delivery sends nothing more.
+	var noticeID uuid.UUID
+	if err := b.db.App.QueryRow(t.Context(), `SELECT id FROM organisation_notices`).Scan(&noticeID); err != nil {
+		t.Fatal(err)
+	}
+	if sent, err := deliverAgain(t, b, noticeID); err != nil || sent != 0 {
+		t.Errorf("second delivery: %d sent, %v", sent, err)
+	}
+	if len(box.messages()) != 2 {
+		t.Errorf("a second delivery sent mail")
+	}
+}
+
+func sweepArgs() jobs.SweepDeadlinesArgs { return jobs.SweepDeadlinesArgs{} }
+
+func deliverAgain(t *testing.T, b *jobBundle, id uuid.UUID) (int, error) {
+	return b.svc.notify.DeliverNotice(t.Context(), id)
+}

@@ -27,8 +27,10 @@ import (
 	"github.com/coprod/coprod/domain/committee"
 	"github.com/coprod/coprod/domain/identity"
 	"github.com/coprod/coprod/domain/monitoring"
+	"github.com/coprod/coprod/domain/notify"
 	"github.com/coprod/coprod/domain/organisation"
 	"github.com/coprod/coprod/domain/pilot"
+	"github.com/coprod/coprod/domain/reminder"
 	"github.com/coprod/coprod/tenants"
 )
 
@@ -66,6 +68,8 @@ type Deps struct {
 	Pilots     *pilot.Service
 	Monitoring *monitoring.Service
 	Codesign   *codesign.Service
+	Notify     *notify.Service
+	Reminders  *reminder.Service
 	// JobsDashboard (River UI) is mounted at /admin/jobs/ for platform operators only.
 	JobsDashboard http.Handler
 	OIDC          OIDC
@@ -90,6 +94,8 @@ type Server struct {
 	pilots       *pilot.Service
 	monitoring   *monitoring.Service
 	codesign     *codesign.Service
+	notify       *notify.Service
+	reminders    *reminder.Service
 	oidc         OIDC
 	ready        func(context.Context) error
 	auth         []Authenticator
@@ -111,7 +117,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	if cfg.SessionMaxAge == 0 {
 		cfg.SessionMaxAge = 12 * time.Hour
 	}
-	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, monitoring: d.Monitoring, codesign: d.Codesign, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
+	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, monitoring: d.Monitoring, codesign: d.Codesign, notify: d.Notify, reminders: d.Reminders, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."
@@ -139,6 +145,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	s.registerAgreements()
 	s.registerMonitoring()
 	s.registerCodesign()
+	s.registerNotifications()
 	if d.JobsDashboard != nil {
 		mux.Handle("/admin/jobs/", s.operatorOnly(d.JobsDashboard))
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/notify"
+	"github.com/coprod/coprod/domain/reminder"
 )
 
 // CloseCallArgs closes a call at its deadline. At is part of the arguments
@@ -49,19 +50,38 @@ type DeliverNoticeArgs struct {
 
 func (DeliverNoticeArgs) Kind() string { return "deliver_notice" }
 
+// PlanRemindersArgs plans the reminders of every active tenant.
+type PlanRemindersArgs struct{}
+
+func (PlanRemindersArgs) Kind() string { return "plan_reminders" }
+
+// SendReminderArgs delivers one planned reminder.
+type SendReminderArgs struct {
+	TenantID   uuid.UUID `json:"tenant_id"`
+	ReminderID uuid.UUID `json:"reminder_id"`
+}
+
+func (SendReminderArgs) Kind() string { return "send_reminder" }
+
 // Deps are the use cases the workers run.
 type Deps struct {
 	Calls     *call.Service
 	Deadlines call.DeadlineReader
 	Notify    *notify.Service
+	Reminders *reminder.Service
+	// DeliverReminder sends one reminder (reminder.Deliver, bound to its store).
+	DeliverReminder func(ctx context.Context, tenant, id uuid.UUID) (int, error)
+	// ActiveTenants lists the tenants whose reminders are planned.
+	ActiveTenants func(ctx context.Context) ([]uuid.UUID, error)
 }
 
 // Config of the job runner.
 type Config struct {
-	Work          bool          // false: insert-only (an API replica without workers)
-	MaxWorkers    int           // per process, default 10
-	SweepInterval time.Duration // default 5 minutes
-	Logger        *slog.Logger
+	Work             bool          // false: insert-only (an API replica without workers)
+	MaxWorkers       int           // per process, default 10
+	SweepInterval    time.Duration // default 5 minutes
+	ReminderInterval time.Duration // default 1 hour
+	Logger           *slog.Logger
 }
 
 // Runner owns the River client.
@@ -82,6 +102,9 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 	if cfg.SweepInterval == 0 {
 		cfg.SweepInterval = 5 * time.Minute
 	}
+	if cfg.ReminderInterval == 0 {
+		cfg.ReminderInterval = time.Hour
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -90,12 +113,17 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 	river.AddWorker(workers, &closeCallWorker{r: r})
 	river.AddWorker(workers, &sweepWorker{r: r})
 	river.AddWorker(workers, &deliverNoticeWorker{r: r})
+	river.AddWorker(workers, &planRemindersWorker{r: r})
+	river.AddWorker(workers, &sendReminderWorker{r: r})
 	rc := &river.Config{Workers: workers, Logger: cfg.Logger, MaxAttempts: 25}
 	if cfg.Work {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}}
 		rc.PeriodicJobs = []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return SweepDeadlinesArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+			// Reminders are planned hourly: each is unique, so planning often only catches a due date sooner.
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.ReminderInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return PlanRemindersArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
 		}
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), rc)
@@ -145,6 +173,9 @@ func (r *Runner) Publish(ctx context.Context, tx pgx.Tx, events ...domain.Event)
 		case call.DeadlineSet:
 			params = append(params, river.InsertManyParams{Args: CloseCallArgs{TenantID: ev.TenantID, CallID: ev.CallID, At: ev.At},
 				InsertOpts: &river.InsertOpts{ScheduledAt: ev.At, UniqueOpts: river.UniqueOpts{ByArgs: true}}})
+		case reminder.ReminderDue:
+			params = append(params, river.InsertManyParams{Args: SendReminderArgs{TenantID: ev.TenantID, ReminderID: ev.ReminderID},
+				InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}})
 		case call.NoticeIssued:
 			params = append(params, river.InsertManyParams{Args: DeliverNoticeArgs{NoticeID: ev.NoticeID},
 				InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}})
@@ -213,6 +244,48 @@ func (w *deliverNoticeWorker) Work(ctx context.Context, job *river.Job[DeliverNo
 	sent, err := w.r.deps.Notify.DeliverNotice(ctx, job.Args.NoticeID)
 	if sent > 0 {
 		w.r.log.InfoContext(ctx, "notice delivered", "notice", job.Args.NoticeID, "mails", sent)
+	}
+	if err != nil && domain.KindOf(err) != domain.KindInternal {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+type planRemindersWorker struct {
+	river.WorkerDefaults[PlanRemindersArgs]
+	r *Runner
+}
+
+func (w *planRemindersWorker) Work(ctx context.Context, job *river.Job[PlanRemindersArgs]) error {
+	ids, err := w.r.deps.ActiveTenants(ctx)
+	if err != nil {
+		return err
+	}
+	total := 0
+	var errs []error
+	for _, id := range ids {
+		n, err := w.r.deps.Reminders.Plan(ctx, id)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("tenant %s: %w", id, err))
+			continue // one tenant's trouble does not hold back the others
+		}
+		total += n
+	}
+	if total > 0 {
+		w.r.log.InfoContext(ctx, "reminders planned", "count", total, "tenants", len(ids))
+	}
+	return errors.Join(errs...)
+}
+
+type sendReminderWorker struct {
+	river.WorkerDefaults[SendReminderArgs]
+	r *Runner
+}
+
+func (w *sendReminderWorker) Work(ctx context.Context, job *river.Job[SendReminderArgs]) error {
+	n, err := w.r.deps.DeliverReminder(ctx, job.Args.TenantID, job.Args.ReminderID)
+	if n > 0 {
+		w.r.log.InfoContext(ctx, "reminder sent", "reminder", job.Args.ReminderID, "mails", n)
 	}
 	if err != nil && domain.KindOf(err) != domain.KindInternal {
 		return river.JobCancel(err)

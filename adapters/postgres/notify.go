@@ -34,14 +34,14 @@ func (t notifyTx) Notice(ctx context.Context, id uuid.UUID) (*call.Notice, error
 }
 
 func (t notifyTx) Recipients(ctx context.Context, org uuid.UUID) ([]notify.Recipient, error) {
-	rows, err := t.tx.Query(ctx, `SELECT u.email, u.name FROM organisation_members m JOIN users u ON u.id = m.user_id
+	rows, err := t.tx.Query(ctx, `SELECT u.id, u.email, u.name FROM organisation_members m JOIN users u ON u.id = m.user_id
 		WHERE m.organisation_id = $1 AND u.email <> '' ORDER BY u.email`, org)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (notify.Recipient, error) {
 		var r notify.Recipient
-		err := row.Scan(&r.Email, &r.Name)
+		err := row.Scan(&r.UserID, &r.Email, &r.Name)
 		return r, err
 	})
 }
@@ -62,4 +62,41 @@ func (t notifyTx) MarkSent(ctx context.Context, key, messageID, recipient string
 	_, err := t.tx.Exec(ctx, `INSERT INTO mail_sent_log (key, message_id, recipient, sent_at) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING`,
 		key, messageID, recipient, at)
 	return err
+}
+
+func (t notifyTx) Notify(ctx context.Context, user uuid.UUID, n notify.InApp) error {
+	if user == uuid.Nil {
+		return nil
+	}
+	_, err := t.tx.Exec(ctx, `INSERT INTO user_notifications (id, user_id, tenant_id, kind, title, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		uuid.Must(uuid.NewV7()), user, n.TenantID, n.Kind, n.Title, n.At)
+	return err
+}
+
+func (t notifyTx) Inbox(ctx context.Context, user, before uuid.UUID, limit int) ([]notify.InApp, error) {
+	rows, err := t.tx.Query(ctx, `SELECT id, tenant_id, kind, title, created_at, read_at FROM user_notifications
+		WHERE user_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`, user, nullUUID(before), limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (notify.InApp, error) {
+		var n notify.InApp
+		var read *time.Time
+		err := row.Scan(&n.ID, &n.TenantID, &n.Kind, &n.Title, &n.At, &read)
+		if read != nil {
+			n.ReadAt = *read
+		}
+		return n, err
+	})
+}
+
+func (t notifyTx) MarkRead(ctx context.Context, user, id uuid.UUID, at time.Time) error {
+	tag, err := t.tx.Exec(ctx, `UPDATE user_notifications SET read_at = COALESCE(read_at, $3) WHERE user_id = $1 AND id = $2`, user, id, at)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return notify.ErrNotificationNotFound
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -168,3 +169,5 @@ type internalError struct{ err error }
 
 func (e *internalError) Error() string { return "postgres: " + e.err.Error() }
 func (e *internalError) Unwrap() error { return e.err }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

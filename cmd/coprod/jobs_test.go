@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -17,9 +18,11 @@ import (
 	"github.com/coprod/coprod/adapters/jobs"
 	"github.com/coprod/coprod/adapters/postgres/postgrestest"
 	"github.com/coprod/coprod/domain"
+	"github.com/coprod/coprod/domain/agreement"
 	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/evaluation"
 	"github.com/coprod/coprod/domain/identity"
+	"github.com/coprod/coprod/domain/impact"
 	"github.com/coprod/coprod/domain/organisation"
 	"github.com/coprod/coprod/tenants"
 )
@@ -305,4 +308,123 @@ func sweepArgs() jobs.SweepDeadlinesArgs { return jobs.SweepDeadlinesArgs{} }
 
 func deliverAgain(t *testing.T, b *jobBundle, id uuid.UUID) (int, error) {
 	return b.svc.notify.DeliverNotice(t.Context(), id)
+}
+
+// Reminders: planned once per subject, period and kind even when two
+// planners run at once; sent to the parties' members (escalations to the
+// officers), once each; none for what was already submitted.
+func TestRemindersOnce(t *testing.T) {
+	t.Parallel()
+	box := startMailbox(t, "127.0.0.1:0")
+	b := setupJobs(t, box.addr)
+	op := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "op", Roles: []domain.Role{domain.RolePlatformOperator}})
+	const platform = "https://login.coprod.example"
+	chiara, err := b.svc.ids.Provision(op, identity.Identity{Issuer: platform, Subject: "chiara", Email: "chiara@coop.example", Name: "Chiara"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	coop, err := b.svc.orgs.Register(domain.WithPrincipal(t.Context(), domain.Principal{Subject: "chiara", UserID: chiara.ID}),
+		organisation.Organisation{FiscalCode: "04123456784", LegalName: "Coop", LegalForm: "social_cooperative"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An officer of Milano with an e-mail address, for escalations.
+	if err := b.svc.ids.Grant(op, b.milan, "https://idp.milano.example", "rup", domain.RoleOfficer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.db.App.Exec(t.Context(), `UPDATE users SET email = 'rup@comune.milano.it', name = 'RUP' WHERE subject = 'rup'`); err != nil {
+		t.Fatal(err)
+	}
+	// An active agreement whose quarterly indicator was due at the end of
+	// last quarter (long overdue: escalated), and a deliverable due in 3 days.
+	now := time.Now().UTC()
+	start := now.AddDate(-1, 0, 0)
+	a, err := b.svc.agreements().Create(b.officer, b.milan, agreementFor(coop.ID, start))
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminCtx := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "chiara", UserID: chiara.ID, TenantID: b.milan,
+		Orgs: map[uuid.UUID][]domain.Role{coop.ID: {domain.RoleOrgAdmin}}})
+	for _, who := range []context.Context{b.officer, adminCtx} {
+		org := uuid.Nil
+		if who == adminCtx {
+			org = coop.ID
+		}
+		if a, err = b.svc.agreements().Sign(who, b.milan, a.ID, org, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, err = b.svc.agreements().Transition(b.officer, b.milan, a.ID, "activate", "", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.monitoring().SeedLibrary(b.officer, b.milan); err != nil {
+		t.Fatal(err)
+	}
+	lastYear := fmt.Sprint(now.Year() - 1)
+	if _, err := b.svc.monitoring().Assign(b.officer, b.milan, a.ID, uuid.Nil, impact.Assignment{Indicator: "volunteers_engaged", Weight: 100,
+		Baseline: impact.Baseline{Value: 10_000, Date: start.AddDate(-1, 0, 0), Source: "registro"}, Frequency: "annual",
+		Targets: []impact.Target{{Period: lastYear, Value: 20_000}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.agreements().AddDeliverable(b.officer, b.milan, a.ID, "Relazione", now.Add(3*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// Two planners at once: each reminder exists once.
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, _ = b.svc.reminders.Plan(context.Background(), b.milan) }()
+	}
+	wg.Wait()
+	if n, err := b.svc.reminders.Plan(context.Background(), b.milan); err != nil || n != 0 {
+		t.Errorf("third planning: %d %v", n, err)
+	}
+	var kinds []string
+	err = pgx.BeginFunc(t.Context(), b.db.App, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(t.Context(), `SELECT set_config('app.tenant_id', $1, true)`, b.milan.String()); err != nil {
+			return err
+		}
+		rows, err := tx.Query(t.Context(), `SELECT kind FROM reminders ORDER BY kind`)
+		if err != nil {
+			return err
+		}
+		kinds, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(kinds, ",") != "due_in_7,escalation,overdue" {
+		t.Fatalf("reminders: %v (want the deliverable due in 7 days, the indicator overdue and escalated)", kinds)
+	}
+	// Delivered: the party's member gets two (deliverable, overdue), the officer the escalation; once each.
+	eventually(t, 30*time.Second, "three reminder e-mails", func() bool { return len(box.messages()) >= 3 })
+	eventually(t, 20*time.Second, "the reminder jobs complete", func() bool {
+		var n int
+		_ = b.db.App.QueryRow(t.Context(), `SELECT count(*) FROM river_job WHERE kind = 'send_reminder' AND state = 'completed'`).Scan(&n)
+		return n == 3
+	})
+	msgs := box.messages()
+	var toChiara, toRUP int
+	for _, m := range msgs {
+		switch {
+		case strings.Contains(m, "To: chiara@coop.example"):
+			toChiara++
+		case strings.Contains(m, "To: rup@comune.milano.it"):
+			toRUP++
+		}
+	}
+	if len(msgs) != 3 || toChiara != 2 || toRUP != 1 {
+		t.Errorf("reminder e-mails: %d (chiara %d, rup %d)", len(msgs), toChiara, toRUP)
+	}
+	// She sees them in the application too.
+	inbox, err := b.svc.notify.Inbox(domain.WithPrincipal(t.Context(), domain.Principal{Subject: "chiara", UserID: chiara.ID}), uuid.Nil, 50)
+	if err != nil || len(inbox) != 2 {
+		t.Errorf("in-app notifications: %d %v", len(inbox), err)
+	}
+}
+
+func agreementFor(org uuid.UUID, start time.Time) agreement.Agreement {
+	return agreement.Agreement{Title: "Convenzione", Objectives: []string{"o"}, Start: start, End: start.AddDate(3, 0, 0), PaymentMode: "cost_reimbursement",
+		Parties: []agreement.Party{{OrganisationID: org, Role: "lead", BudgetShareCents: 100}}, Budget: agreement.Budget{PublicCents: 100}}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"riverqueue.com/riverui"
 
@@ -29,22 +30,28 @@ import (
 	"github.com/coprod/coprod/domain/notify"
 	"github.com/coprod/coprod/domain/organisation"
 	"github.com/coprod/coprod/domain/pilot"
+	"github.com/coprod/coprod/domain/reminder"
 	"github.com/coprod/coprod/tenants"
 )
 
 // services are the use cases of one process, wired to their adapters.
 type services struct {
-	store   *postgres.Store
-	tenants *tenants.Service
-	app     *app.Service
-	ids     *identity.Service
-	orgs    *organisation.Service
-	calls   *call.Service
-	apps    *application.Service
-	runner  *jobs.Runner
-	notify  *notify.Service
-	handler http.Handler
+	store     *postgres.Store
+	tenants   *tenants.Service
+	app       *app.Service
+	ids       *identity.Service
+	orgs      *organisation.Service
+	calls     *call.Service
+	apps      *application.Service
+	runner    *jobs.Runner
+	notify    *notify.Service
+	reminders *reminder.Service
+	deps      httpapi.Deps
+	handler   http.Handler
 }
+
+func (s *services) agreements() *agreement.Service  { return s.deps.Agreements }
+func (s *services) monitoring() *monitoring.Service { return s.deps.Monitoring }
 
 // wire builds everything behind the API by hand: stores, use cases, the
 // OIDC client and the HTTP handler. dev admits loopback http issuers.
@@ -96,7 +103,14 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 			IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionAbsolute, AllowLoopbackHTTP: dev, Platform: platform}),
 	}
 	s.notify = notify.NewService(store.Notify(), mailer, nil, cfg.PublicURL)
-	runner.Bind(jobs.Deps{Calls: s.calls, Deadlines: store.Deadlines(), Notify: s.notify})
+	reminders := store.Reminders()
+	s.reminders = reminder.NewService(reminders, nil)
+	runner.Bind(jobs.Deps{Calls: s.calls, Deadlines: store.Deadlines(), Notify: s.notify, Reminders: s.reminders,
+		DeliverReminder: func(ctx context.Context, tenant, id uuid.UUID) (int, error) {
+			return reminder.Deliver(ctx, reminders.Delivery(), mailer, domain.SystemClock, tenant, id)
+		},
+		ActiveTenants: func(ctx context.Context) ([]uuid.UUID, error) { return activeTenants(ctx, s.tenants) },
+	})
 	auth := []httpapi.Authenticator{&httpapi.IdentityAuth{IDs: s.ids, OIDC: oidcPort{oc}}}
 	if bt := httpapi.NewBootstrapToken(cfg.BootstrapToken); bt != nil {
 		auth = append(auth, bt)
@@ -109,7 +123,7 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 	if err := dashboard.Start(context.Background()); err != nil {
 		return nil, fmt.Errorf("job dashboard: %w", err)
 	}
-	_, s.handler = httpapi.New(httpapi.Config{Version: version, PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, SessionMaxAge: cfg.SessionAbsolute}, httpapi.Deps{
+	s.deps = httpapi.Deps{
 		Tenants: s.tenants, App: s.app, IDs: s.ids, Orgs: s.orgs, Calls: s.calls, Apps: s.apps, Committee: committee.NewService(store.Committee(), nil), Public: call.NewTransparency(store.PublicCalls()), Notices: call.NewNoticeBoard(store),
 		Agreements: agreement.NewService(store.Agreements(), nil), Pilots: pilot.NewService(store.Pilots(), nil),
 		Monitoring: monitoring.NewService(store.Monitoring(), nil), Codesign: codesign.NewService(store.Codesign(), nil), OIDC: oidcPort{oc},
@@ -124,7 +138,10 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 		Auth:          auth,
 		Log:           log,
 		JobsDashboard: dashboard,
-	})
+		Notify:        s.notify,
+		Reminders:     s.reminders,
+	}
+	_, s.handler = httpapi.New(httpapi.Config{Version: version, PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, SessionMaxAge: cfg.SessionAbsolute}, s.deps)
 	return s, nil
 }
 
@@ -167,4 +184,25 @@ type logMailer struct{ log *slog.Logger }
 func (l logMailer) Send(ctx context.Context, m notify.Message) error {
 	l.log.InfoContext(ctx, "e-mail (no SMTP server configured)", "to", m.To, "subject", m.Subject, "message_id", m.MessageID)
 	return nil
+}
+
+// activeTenants lists active tenants for platform-level scheduling; the
+// system acts as the operator for this listing only.
+func activeTenants(ctx context.Context, reg *tenants.Service) ([]uuid.UUID, error) {
+	ctx = domain.WithPrincipal(ctx, domain.Principal{Subject: "system", Roles: []domain.Role{domain.RolePlatformOperator}})
+	var out []uuid.UUID
+	f := tenants.Filter{Status: tenants.StatusActive, Limit: tenants.MaxLimit}
+	for {
+		page, err := reg.List(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range page.Items {
+			out = append(out, t.ID)
+		}
+		if page.Next == uuid.Nil {
+			return out, nil
+		}
+		f.After = page.Next
+	}
 }

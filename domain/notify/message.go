@@ -7,7 +7,23 @@
 // crash between the two.
 package notify
 
-import "context"
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// InApp is a notification shown to a user in the application
+// (GET /v1/me/notifications), alongside the e-mail.
+type InApp struct {
+	ID       uuid.UUID
+	TenantID uuid.UUID
+	Kind     string
+	Title    string
+	At       time.Time
+	ReadAt   time.Time
+}
 
 // Message is one e-mail to one recipient.
 type Message struct {

@@ -18,9 +18,10 @@ import (
 
 // Recipient of a notification: a person acting for an organisation.
 type Recipient struct {
-	Email string
-	Name  string
-	Lang  string // "it" or "en"; empty: the tenant's default (it)
+	UserID uuid.UUID
+	Email  string
+	Name   string
+	Lang   string // "it" or "en"; empty: the tenant's default (it)
 }
 
 // Store runs the delivery steps, each in its own transaction (platform-level:
@@ -38,6 +39,10 @@ type Tx interface {
 	TenantName(ctx context.Context, tenant uuid.UUID) (string, error)
 	Sent(ctx context.Context, key string) (bool, error)
 	MarkSent(ctx context.Context, key, messageID, recipient string, at time.Time) error
+	Notify(ctx context.Context, user uuid.UUID, n InApp) error
+	// Inbox lists a user's in-app notifications, newest first.
+	Inbox(ctx context.Context, user uuid.UUID, before uuid.UUID, limit int) ([]InApp, error)
+	MarkRead(ctx context.Context, user, id uuid.UUID, at time.Time) error
 }
 
 // ErrNoticeNotFound is permanent: the job that delivers it can stop.
@@ -99,7 +104,13 @@ func (s *Service) DeliverNotice(ctx context.Context, noticeID uuid.UUID) (sent i
 			continue // the others may still go; the job retries the rest
 		}
 		sent++
-		if err := s.store.Atomic(ctx, func(tx Tx) error { return tx.MarkSent(ctx, key, m.MessageID, r.Email, s.now()) }); err != nil {
+		err = s.store.Atomic(ctx, func(tx Tx) error {
+			if err := tx.MarkSent(ctx, key, m.MessageID, r.Email, s.now()); err != nil {
+				return err
+			}
+			return tx.Notify(ctx, r.UserID, InApp{TenantID: n.TenantID, Kind: n.Kind, Title: m.Subject, At: s.now()})
+		})
+		if err != nil {
 			return sent, err
 		}
 	}
@@ -164,3 +175,38 @@ func (s *Service) render(n *call.Notice, town string, r Recipient, key string) (
 	return Message{To: r.Email, ToName: r.Name, Subject: what + ": " + n.Title, Text: b.String(), MessageID: MessageID(key),
 		Headers: map[string]string{"X-Coprod-Notice": n.ID.String()}}, nil
 }
+
+// Inbox returns the caller's in-app notifications, newest first.
+func (s *Service) Inbox(ctx context.Context, before uuid.UUID, limit int) ([]InApp, error) {
+	p, err := domain.PrincipalFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.UserID == uuid.Nil {
+		return []InApp{}, nil
+	}
+	if limit < 1 || limit > 200 {
+		return nil, domain.Errorf(domain.KindInvalid, "invalid_page_size", "page size must be between 1 and 200").WithField("limit")
+	}
+	var out []InApp
+	err = s.store.Atomic(ctx, func(tx Tx) (err error) {
+		out, err = tx.Inbox(ctx, p.UserID, before, limit)
+		return err
+	})
+	return out, err
+}
+
+// MarkRead marks one of the caller's notifications read.
+func (s *Service) MarkRead(ctx context.Context, id uuid.UUID) error {
+	p, err := domain.PrincipalFrom(ctx)
+	if err != nil {
+		return err
+	}
+	if p.UserID == uuid.Nil {
+		return ErrNotificationNotFound
+	}
+	return s.store.Atomic(ctx, func(tx Tx) error { return tx.MarkRead(ctx, p.UserID, id, s.now()) })
+}
+
+// ErrNotificationNotFound: not the caller's, or absent.
+var ErrNotificationNotFound = domain.Errorf(domain.KindNotFound, "notification_not_found", "no such notification")

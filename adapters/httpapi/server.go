@@ -31,6 +31,7 @@ import (
 	"github.com/coprod/coprod/domain/organisation"
 	"github.com/coprod/coprod/domain/pilot"
 	"github.com/coprod/coprod/domain/reminder"
+	"github.com/coprod/coprod/domain/report"
 	"github.com/coprod/coprod/tenants"
 )
 
@@ -70,6 +71,7 @@ type Deps struct {
 	Codesign   *codesign.Service
 	Notify     *notify.Service
 	Reminders  *reminder.Service
+	Reports    *report.Service
 	// JobsDashboard (River UI) is mounted at /admin/jobs/ for platform operators only.
 	JobsDashboard http.Handler
 	OIDC          OIDC
@@ -96,6 +98,7 @@ type Server struct {
 	codesign     *codesign.Service
 	notify       *notify.Service
 	reminders    *reminder.Service
+	reports      *report.Service
 	oidc         OIDC
 	ready        func(context.Context) error
 	auth         []Authenticator
@@ -117,7 +120,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	if cfg.SessionMaxAge == 0 {
 		cfg.SessionMaxAge = 12 * time.Hour
 	}
-	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, monitoring: d.Monitoring, codesign: d.Codesign, notify: d.Notify, reminders: d.Reminders, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
+	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, monitoring: d.Monitoring, codesign: d.Codesign, notify: d.Notify, reminders: d.Reminders, reports: d.Reports, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."
@@ -146,6 +149,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	s.registerMonitoring()
 	s.registerCodesign()
 	s.registerNotifications()
+	s.registerReports()
 	if d.JobsDashboard != nil {
 		mux.Handle("/admin/jobs/", s.operatorOnly(d.JobsDashboard))
 	}

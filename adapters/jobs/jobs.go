@@ -20,11 +20,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/notify"
 	"github.com/coprod/coprod/domain/reminder"
+	"github.com/coprod/coprod/domain/report"
 )
 
 // CloseCallArgs closes a call at its deadline. At is part of the arguments
@@ -63,6 +65,18 @@ type SendReminderArgs struct {
 
 func (SendReminderArgs) Kind() string { return "send_reminder" }
 
+// TakeSnapshotArgs takes today's report snapshot of one tenant.
+type TakeSnapshotArgs struct {
+	TenantID uuid.UUID `json:"tenant_id"`
+}
+
+func (TakeSnapshotArgs) Kind() string { return "take_snapshot" }
+
+// SnapshotAllArgs queues a snapshot of every active tenant (nightly).
+type SnapshotAllArgs struct{}
+
+func (SnapshotAllArgs) Kind() string { return "snapshot_all" }
+
 // Deps are the use cases the workers run.
 type Deps struct {
 	Calls     *call.Service
@@ -71,7 +85,9 @@ type Deps struct {
 	Reminders *reminder.Service
 	// DeliverReminder sends one reminder (reminder.Deliver, bound to its store).
 	DeliverReminder func(ctx context.Context, tenant, id uuid.UUID) (int, error)
-	// ActiveTenants lists the tenants whose reminders are planned.
+	Reports         *report.Service
+	// ActiveTenants lists the tenants whose reminders are planned and
+	// whose snapshots are taken.
 	ActiveTenants func(ctx context.Context) ([]uuid.UUID, error)
 }
 
@@ -81,6 +97,7 @@ type Config struct {
 	MaxWorkers       int           // per process, default 10
 	SweepInterval    time.Duration // default 5 minutes
 	ReminderInterval time.Duration // default 1 hour
+	SnapshotHourUTC  int           // nightly snapshots at this hour (UTC), default 2
 	Logger           *slog.Logger
 }
 
@@ -115,6 +132,8 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 	river.AddWorker(workers, &deliverNoticeWorker{r: r})
 	river.AddWorker(workers, &planRemindersWorker{r: r})
 	river.AddWorker(workers, &sendReminderWorker{r: r})
+	river.AddWorker(workers, &takeSnapshotWorker{r: r})
+	river.AddWorker(workers, &snapshotAllWorker{r: r})
 	rc := &river.Config{Workers: workers, Logger: cfg.Logger, MaxAttempts: 25}
 	if cfg.Work {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}}
@@ -124,6 +143,8 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 			// Reminders are planned hourly: each is unique, so planning often only catches a due date sooner.
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.ReminderInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return PlanRemindersArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(dailyAt(cfg.SnapshotHourUTC),
+				func() (river.JobArgs, *river.InsertOpts) { return SnapshotAllArgs{}, nil }, nil),
 		}
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), rc)
@@ -176,6 +197,9 @@ func (r *Runner) Publish(ctx context.Context, tx pgx.Tx, events ...domain.Event)
 		case reminder.ReminderDue:
 			params = append(params, river.InsertManyParams{Args: SendReminderArgs{TenantID: ev.TenantID, ReminderID: ev.ReminderID},
 				InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}})
+		case report.Requested:
+			params = append(params, river.InsertManyParams{Args: TakeSnapshotArgs{TenantID: ev.TenantID},
+				InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}})
 		case call.NoticeIssued:
 			params = append(params, river.InsertManyParams{Args: DeliverNoticeArgs{NoticeID: ev.NoticeID},
 				InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}})
@@ -290,5 +314,58 @@ func (w *sendReminderWorker) Work(ctx context.Context, job *river.Job[SendRemind
 	if err != nil && domain.KindOf(err) != domain.KindInternal {
 		return river.JobCancel(err)
 	}
+	return err
+}
+
+// pendingStates: a snapshot request is folded into one not yet run, but a
+// later request after it ran takes a fresh snapshot.
+var pendingStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+	rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}
+
+// dailyAt is a River schedule firing once a day at hour:00 UTC.
+type dailyAt int
+
+func (h dailyAt) Next(t time.Time) time.Time {
+	t = t.UTC()
+	next := time.Date(t.Year(), t.Month(), t.Day(), int(h), 0, 0, 0, time.UTC)
+	if !next.After(t) {
+		next = next.AddDate(0, 0, 1)
+	}
+	return next
+}
+
+type takeSnapshotWorker struct {
+	river.WorkerDefaults[TakeSnapshotArgs]
+	r *Runner
+}
+
+func (w *takeSnapshotWorker) Work(ctx context.Context, job *river.Job[TakeSnapshotArgs]) error {
+	_, err := w.r.deps.Reports.Take(ctx, job.Args.TenantID)
+	if err != nil {
+		return refusal(err)
+	}
+	return nil
+}
+
+type snapshotAllWorker struct {
+	river.WorkerDefaults[SnapshotAllArgs]
+	r *Runner
+}
+
+// Work queues one job per tenant, so one tenant's failure retries alone.
+func (w *snapshotAllWorker) Work(ctx context.Context, job *river.Job[SnapshotAllArgs]) error {
+	ids, err := w.r.deps.ActiveTenants(ctx)
+	if err != nil {
+		return err
+	}
+	params := make([]river.InsertManyParams, 0, len(ids))
+	for _, id := range ids {
+		params = append(params, river.InsertManyParams{Args: TakeSnapshotArgs{TenantID: id},
+			InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}})
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	_, err = w.r.client.InsertMany(ctx, params)
 	return err
 }

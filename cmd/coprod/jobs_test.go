@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,7 +24,9 @@ import (
 	"github.com/coprod/coprod/domain/evaluation"
 	"github.com/coprod/coprod/domain/identity"
 	"github.com/coprod/coprod/domain/impact"
+	"github.com/coprod/coprod/domain/monitoring"
 	"github.com/coprod/coprod/domain/organisation"
+	"github.com/coprod/coprod/domain/report"
 	"github.com/coprod/coprod/tenants"
 )
 
@@ -427,4 +430,121 @@ func TestRemindersOnce(t *testing.T) {
 func agreementFor(org uuid.UUID, start time.Time) agreement.Agreement {
 	return agreement.Agreement{Title: "Convenzione", Objectives: []string{"o"}, Start: start, End: start.AddDate(3, 0, 0), PaymentMode: "cost_reimbursement",
 		Parties: []agreement.Party{{OrganisationID: org, Role: "lead", BudgetShareCents: 100}}, Budget: agreement.Budget{PublicCents: 100}}
+}
+
+// A requested snapshot is taken by its job; the region sees its
+// municipality's figures with people under the thresholds hidden, and no
+// one else sees them.
+func TestSnapshotsAndRegionReport(t *testing.T) {
+	t.Parallel()
+	box := startMailbox(t, "127.0.0.1:0")
+	b := setupJobs(t, box.addr)
+	op := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "op", Roles: []domain.Role{domain.RolePlatformOperator}})
+	other, err := b.svc.tenants.Create(op, tenants.CreateInput{Slug: "regione-piemonte", Name: "Piemonte", Kind: tenants.KindRegion, ISTATCode: "01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var region uuid.UUID
+	if err := b.db.App.QueryRow(t.Context(), `SELECT id FROM tenants WHERE slug = 'regione-lombardia'`).Scan(&region); err != nil {
+		t.Fatal(err)
+	}
+	chiara, err := b.svc.ids.Provision(op, identity.Identity{Issuer: "https://login.coprod.example", Subject: "chiara", Email: "chiara@coop.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	coop, err := b.svc.orgs.Register(domain.WithPrincipal(t.Context(), domain.Principal{Subject: "chiara", UserID: chiara.ID}),
+		organisation.Organisation{FiscalCode: "04123456784", LegalName: "Coop", LegalForm: "social_cooperative"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	party := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "chiara", UserID: chiara.ID, TenantID: b.milan,
+		Orgs: map[uuid.UUID][]domain.Role{coop.ID: {domain.RoleOrgAdmin}}})
+	now := time.Now().UTC()
+	a, err := b.svc.agreements().Create(b.officer, b.milan, agreementFor(coop.ID, now.AddDate(-1, 0, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err = b.svc.agreements().Sign(b.officer, b.milan, a.ID, uuid.Nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if a, err = b.svc.agreements().Sign(party, b.milan, a.ID, coop.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if a, err = b.svc.agreements().Transition(b.officer, b.milan, a.ID, "activate", "", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.monitoring().SeedLibrary(b.officer, b.milan); err != nil {
+		t.Fatal(err)
+	}
+	lastYear := fmt.Sprint(now.Year() - 1)
+	as, err := b.svc.monitoring().Assign(b.officer, b.milan, a.ID, uuid.Nil, impact.Assignment{Indicator: "volunteers_engaged", Weight: 100,
+		Baseline: impact.Baseline{Value: 10_000, Date: now.AddDate(-2, 0, 0), Source: "registro"}, Frequency: "annual",
+		Targets: []impact.Target{{Period: lastYear, Value: 20_000}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := b.svc.monitoring().Submit(party, b.milan, as.ID, monitoring.SubmitInput{Period: lastYear, Value: 23_000, Evidence: "registro",
+		People: []impact.PeopleCount{
+			{AgeBand: "75+", Gender: "female", Vulnerability: "elderly_alone", Count: 12},
+			{AgeBand: "65-74", Gender: "female", Vulnerability: "elderly_alone", Count: 3},
+			{AgeBand: "45-54", Gender: "male", Vulnerability: "addiction", Count: 8},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.svc.monitoring().Decide(b.officer, b.milan, m.ID, "verified", "", m.Version); err != nil {
+		t.Fatal(err)
+	}
+
+	// Only the tenant's staff may ask for a snapshot.
+	if err := b.svc.reports.Request(party, b.milan); !errors.Is(err, domain.ErrForbidden) {
+		t.Errorf("organisation requests a snapshot: %v", err)
+	}
+	if err := b.svc.reports.Request(b.officer, b.milan); err != nil {
+		t.Fatal(err)
+	}
+	analyst := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "ana", TenantID: region, Roles: []domain.Role{domain.RoleRegionalAnalyst}})
+	var rep *report.RegionReport
+	eventually(t, 30*time.Second, "the snapshot job", func() bool {
+		rep, err = b.svc.reports.Region(analyst, region)
+		return err == nil && len(rep.Municipalities) == 1
+	})
+	mf := rep.Municipalities[0]
+	if mf.TenantID != b.milan || mf.CallsByStatus["published"] != 1 || mf.AgreementsByStatus["active"] != 1 || mf.BudgetCommittedCents != 100 {
+		t.Errorf("figures: %+v", mf)
+	}
+	shown := map[string]int{}
+	for _, c := range mf.People {
+		if c.Count != nil {
+			shown[c.Vulnerability+"/"+c.AgeBand] = *c.Count
+		}
+	}
+	if len(shown) != 0 {
+		t.Errorf("cells shown under disclosure control: %v (3 is under 5; 12 would give it away from the total)", shown)
+	}
+	if tot := mf.PeopleTotals["elderly_alone"]; tot == nil || *tot != 15 {
+		t.Errorf("elderly_alone total: %v, want 15", tot)
+	}
+	if tot, ok := mf.PeopleTotals["addiction"]; !ok || tot != nil {
+		t.Errorf("addiction total of 8 (art. 9, under 10) not hidden: %v", tot)
+	}
+	// Another region sees nothing of Milano; Milano's officer may not read a region's report.
+	if rep, err := b.svc.reports.Region(domain.WithPrincipal(t.Context(), domain.Principal{Subject: "x", TenantID: other.ID,
+		Roles: []domain.Role{domain.RoleRegionalAnalyst}}), other.ID); err != nil || len(rep.Municipalities) != 0 {
+		t.Errorf("other region: %+v %v", rep, err)
+	}
+	if _, err := b.svc.reports.Region(b.officer, region); !errors.Is(err, domain.ErrForbidden) {
+		t.Errorf("municipal officer reads the region report: %v", err)
+	}
+	// Milano's own transaction reads only its own snapshot, never another tenant's.
+	var n int
+	err = pgx.BeginFunc(t.Context(), b.db.App, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(t.Context(), `SELECT set_config('app.tenant_id', $1, true)`, other.ID.String()); err != nil {
+			return err
+		}
+		return tx.QueryRow(t.Context(), `SELECT count(*) FROM report_snapshots`).Scan(&n)
+	})
+	if err != nil || n != 0 {
+		t.Errorf("another region reads %d snapshots (%v)", n, err)
+	}
 }

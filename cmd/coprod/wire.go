@@ -31,6 +31,7 @@ import (
 	"github.com/coprod/coprod/domain/organisation"
 	"github.com/coprod/coprod/domain/pilot"
 	"github.com/coprod/coprod/domain/reminder"
+	"github.com/coprod/coprod/domain/report"
 	"github.com/coprod/coprod/tenants"
 )
 
@@ -46,6 +47,7 @@ type services struct {
 	runner    *jobs.Runner
 	notify    *notify.Service
 	reminders *reminder.Service
+	reports   *report.Service
 	deps      httpapi.Deps
 	handler   http.Handler
 }
@@ -105,7 +107,8 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 	s.notify = notify.NewService(store.Notify(), mailer, nil, cfg.PublicURL)
 	reminders := store.Reminders()
 	s.reminders = reminder.NewService(reminders, nil)
-	runner.Bind(jobs.Deps{Calls: s.calls, Deadlines: store.Deadlines(), Notify: s.notify, Reminders: s.reminders,
+	s.reports = report.NewService(store.Reports(), nil)
+	runner.Bind(jobs.Deps{Calls: s.calls, Deadlines: store.Deadlines(), Notify: s.notify, Reminders: s.reminders, Reports: s.reports,
 		DeliverReminder: func(ctx context.Context, tenant, id uuid.UUID) (int, error) {
 			return reminder.Deliver(ctx, reminders.Delivery(), mailer, domain.SystemClock, tenant, id)
 		},
@@ -140,6 +143,7 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 		JobsDashboard: dashboard,
 		Notify:        s.notify,
 		Reminders:     s.reminders,
+		Reports:       s.reports,
 	}
 	_, s.handler = httpapi.New(httpapi.Config{Version: version, PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, SessionMaxAge: cfg.SessionAbsolute}, s.deps)
 	return s, nil

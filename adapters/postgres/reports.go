@@ -1,0 +1,128 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/coprod/coprod/domain"
+	"github.com/coprod/coprod/domain/audit"
+	"github.com/coprod/coprod/domain/report"
+)
+
+// Reports adapts the store to report.Store.
+func (s *Store) Reports() report.Store { return reportStore{s} }
+
+type reportStore struct{ s *Store }
+
+func (r reportStore) Atomic(ctx context.Context, tenant uuid.UUID, fn func(report.Tx) error) error {
+	return r.s.run(ctx, tenant, func(tx pgx.Tx) error { return fn(&reportTx{tx: tx, tenant: tenant, store: r.s}) })
+}
+
+type reportTx struct {
+	tx     pgx.Tx
+	tenant uuid.UUID
+	store  *Store
+}
+
+func (t *reportTx) Audit() audit.Log { return &auditLog{tx: t.tx, tenant: t.tenant} }
+func (t *reportTx) Publish(ctx context.Context, events ...domain.Event) error {
+	return t.store.publish(ctx, t.tx, events...)
+}
+
+// countBy runs a "SELECT key, count" query into a map.
+func (t *reportTx) countBy(ctx context.Context, q string) (map[string]int, error) {
+	rows, err := t.tx.Query(ctx, q, t.tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	var k string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&k, &n}, func() error { out[k] = n; return nil })
+	return out, err
+}
+
+func (t *reportTx) Compute(ctx context.Context, now time.Time) (report.Figures, error) {
+	var f report.Figures
+	var err error
+	for _, q := range []struct {
+		into *map[string]int
+		sql  string
+	}{
+		{&f.CallsByStatus, `SELECT status, count(*) FROM calls WHERE tenant_id = $1 GROUP BY status`},
+		{&f.CallsByPolicyArea, `SELECT policy_area, count(*) FROM calls WHERE tenant_id = $1 AND status <> 'draft' GROUP BY policy_area`},
+		{&f.ApplicationsByStatus, `SELECT status, count(*) FROM applications WHERE tenant_id = $1 GROUP BY status`},
+		{&f.Agreements, `SELECT status, count(*) FROM agreements WHERE tenant_id = $1 GROUP BY status`},
+		{&f.PilotsByStatus, `SELECT status, count(*) FROM pilots WHERE tenant_id = $1 GROUP BY status`},
+	} {
+		if *q.into, err = t.countBy(ctx, q.sql); err != nil {
+			return f, fmt.Errorf("report figures: %w", err)
+		}
+	}
+	for _, n := range f.ApplicationsByStatus {
+		f.Applications += n
+	}
+	err = t.tx.QueryRow(ctx, `SELECT
+			COALESCE((SELECT sum((budget->>'publicCents')::bigint) FROM agreements
+				WHERE tenant_id = $1 AND status IN ('signed', 'active', 'suspended', 'closed')), 0),
+			COALESCE((SELECT sum(cents) FROM outcome_payments WHERE tenant_id = $1 AND status = 'paid'), 0)`, t.tenant).
+		Scan(&f.BudgetCommittedCents, &f.PaidCents)
+	if err != nil {
+		return f, fmt.Errorf("report money: %w", err)
+	}
+	// People: the latest verified or locked revision of the latest period
+	// measured of each assignment, its cells summed by category.
+	rows, err := t.tx.Query(ctx, `WITH latest AS (
+			SELECT DISTINCT ON (assignment_id) people FROM measurements
+			WHERE tenant_id = $1 AND status IN ('verified', 'locked')
+			ORDER BY assignment_id, period DESC, revision DESC)
+		SELECT c->>'AgeBand', c->>'Gender', c->>'Vulnerability', sum((c->>'Count')::bigint)
+		FROM latest, jsonb_array_elements(people) c
+		GROUP BY 1, 2, 3 ORDER BY 3, 1, 2`, t.tenant)
+	if err != nil {
+		return f, fmt.Errorf("report people: %w", err)
+	}
+	f.People = []report.PeopleCell{}
+	var c report.PeopleCell
+	_, err = pgx.ForEachRow(rows, []any{&c.AgeBand, &c.Gender, &c.Vulnerability, &c.Count}, func() error {
+		f.People = append(f.People, c)
+		return nil
+	})
+	return f, err
+}
+
+func (t *reportTx) Put(ctx context.Context, s report.Snapshot) error {
+	b, err := json.Marshal(s.Figures)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(ctx, `INSERT INTO report_snapshots (tenant_id, day, figures, taken_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (tenant_id, day) DO UPDATE SET figures = EXCLUDED.figures, taken_at = EXCLUDED.taken_at`,
+		s.TenantID, s.Day, b, s.TakenAt)
+	return translate(err)
+}
+
+func (t *reportTx) Latest(ctx context.Context) ([]report.Snapshot, error) {
+	rows, err := t.tx.Query(ctx, `SELECT DISTINCT ON (tenant_id) tenant_id, day, figures, taken_at
+		FROM report_snapshots ORDER BY tenant_id, day DESC`)
+	if err != nil {
+		return nil, err
+	}
+	var out []report.Snapshot
+	var s report.Snapshot
+	var fig []byte
+	_, err = pgx.ForEachRow(rows, []any{&s.TenantID, &s.Day, &fig, &s.TakenAt}, func() error {
+		s.Figures = report.Figures{}
+		if err := json.Unmarshal(fig, &s.Figures); err != nil {
+			return fmt.Errorf("decode snapshot of %s: %w", s.TenantID, err)
+		}
+		out = append(out, s)
+		return nil
+	})
+	return out, err
+}

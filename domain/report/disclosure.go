@@ -1,0 +1,163 @@
+package report
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/coprod/coprod/domain"
+	"github.com/coprod/coprod/domain/impact"
+)
+
+// Disclosure thresholds (DOMAIN.md §4): a cell of fewer people than this
+// is never shown across tenants.
+const (
+	MinCell        = impact.DefaultMinCellSize
+	MinSpecialCell = impact.SpecialMinCellSize
+)
+
+// Cell of a published table; Count is nil when suppressed.
+type Cell struct {
+	AgeBand       string `json:"ageBand"`
+	Gender        string `json:"gender"`
+	Vulnerability string `json:"vulnerability"`
+	Count         *int   `json:"count"`
+	Suppressed    bool   `json:"suppressed,omitempty"`
+}
+
+// Suppress applies statistical disclosure control to people counts.
+// Primary: a non-zero cell under MinCell (MinSpecialCell for art. 9
+// categories) is hidden. Complementary: the published totals are the
+// vulnerability totals, so within each vulnerability a lone hidden cell
+// could be recovered by subtraction; the smallest other non-zero cell of
+// that group is hidden too, and a group whose total would itself be under
+// the threshold is hidden whole. Cells come out in a stable order so the
+// same pattern holds across periods for the same input.
+func Suppress(cells []PeopleCell) (out []Cell, totals map[string]*int) {
+	sorted := slices.Clone(cells)
+	slices.SortFunc(sorted, func(a, b PeopleCell) int {
+		return cmp.Or(cmp.Compare(a.Vulnerability, b.Vulnerability), cmp.Compare(a.AgeBand, b.AgeBand), cmp.Compare(a.Gender, b.Gender))
+	})
+	hidden := make([]bool, len(sorted))
+	threshold := func(c PeopleCell) int {
+		if c.Special || impact.IsSpecialCategory(c.Vulnerability) {
+			return MinSpecialCell
+		}
+		return MinCell
+	}
+	totals = map[string]*int{}
+	for start := 0; start < len(sorted); {
+		end := start
+		for end < len(sorted) && sorted[end].Vulnerability == sorted[start].Vulnerability {
+			end++
+		}
+		group := sorted[start:end]
+		total, nHidden := 0, 0
+		for i, c := range group {
+			total += c.Count
+			if c.Count > 0 && c.Count < threshold(c) {
+				hidden[start+i] = true
+				nHidden++
+			}
+		}
+		switch {
+		case total > 0 && total < threshold(group[0]):
+			// The whole group is too small to show, total included.
+			for i := range group {
+				hidden[start+i] = group[i].Count > 0
+			}
+			totals[group[0].Vulnerability] = nil
+		default:
+			if nHidden == 1 {
+				best := -1
+				for i, c := range group {
+					if !hidden[start+i] && c.Count > 0 && (best < 0 || c.Count < group[best].Count) {
+						best = i
+					}
+				}
+				if best >= 0 {
+					hidden[start+best] = true
+				}
+			}
+			t := total
+			totals[group[0].Vulnerability] = &t
+		}
+		start = end
+	}
+	out = make([]Cell, len(sorted))
+	for i, c := range sorted {
+		out[i] = Cell{AgeBand: c.AgeBand, Gender: c.Gender, Vulnerability: c.Vulnerability, Suppressed: hidden[i]}
+		if !hidden[i] {
+			n := c.Count
+			out[i].Count = &n
+		}
+	}
+	return out, totals
+}
+
+// MunicipalityFigures is what a region sees of one municipality: the
+// counts of processes (not about people) as they are, people suppressed.
+type MunicipalityFigures struct {
+	TenantID             uuid.UUID
+	Day                  time.Time
+	CallsByStatus        map[string]int
+	ApplicationsByStatus map[string]int
+	AgreementsByStatus   map[string]int
+	BudgetCommittedCents int64
+	PaidCents            int64
+	PilotsByStatus       map[string]int
+	People               []Cell
+	PeopleTotals         map[string]*int // by vulnerability; nil when suppressed
+}
+
+// RegionReport of the latest snapshots of a region's municipalities.
+type RegionReport struct {
+	RegionID       uuid.UUID
+	Municipalities []MunicipalityFigures
+	// Region-wide sums of the non-personal figures.
+	BudgetCommittedCents int64
+	PaidCents            int64
+	Applications         int
+}
+
+// Region builds the report of a region for its analysts (or an operator).
+// People never appear below the disclosure thresholds, not even summed
+// over the region, so the totals cannot be used to recover a hidden cell.
+func (s *Service) Region(ctx context.Context, region uuid.UUID) (*RegionReport, error) {
+	p, err := domain.PrincipalFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !p.IsOperator() && !(p.TenantID == region && p.Has(domain.RoleRegionalAnalyst, domain.RoleTenantAdmin)) {
+		return nil, domain.ErrForbidden
+	}
+	var snaps []Snapshot
+	if err := s.store.Atomic(ctx, region, func(tx Tx) error {
+		var err error
+		snaps, err = tx.Latest(ctx)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	r := &RegionReport{RegionID: region, Municipalities: []MunicipalityFigures{}}
+	for _, sn := range snaps {
+		if sn.TenantID == region {
+			continue
+		}
+		cells, totals := Suppress(sn.Figures.People)
+		r.Municipalities = append(r.Municipalities, MunicipalityFigures{
+			TenantID: sn.TenantID, Day: sn.Day,
+			CallsByStatus: sn.Figures.CallsByStatus, ApplicationsByStatus: sn.Figures.ApplicationsByStatus,
+			AgreementsByStatus: sn.Figures.Agreements, BudgetCommittedCents: sn.Figures.BudgetCommittedCents,
+			PaidCents: sn.Figures.PaidCents, PilotsByStatus: sn.Figures.PilotsByStatus,
+			People: cells, PeopleTotals: totals,
+		})
+		r.BudgetCommittedCents += sn.Figures.BudgetCommittedCents
+		r.PaidCents += sn.Figures.PaidCents
+		r.Applications += sn.Figures.Applications
+	}
+	return r, nil
+}

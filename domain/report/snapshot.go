@@ -1,0 +1,125 @@
+// Package report computes the key figures of a tenant into snapshots, the
+// only tenant data a region's analysts read: aggregates per day, never rows
+// about single applications, people or organisations. Regional reports and
+// disclosure control are built on them.
+package report
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/coprod/coprod/domain"
+	"github.com/coprod/coprod/domain/audit"
+	"github.com/coprod/coprod/domain/impact"
+)
+
+// Figures of one tenant on one day.
+type Figures struct {
+	CallsByStatus        map[string]int `json:"callsByStatus"`
+	CallsByPolicyArea    map[string]int `json:"callsByPolicyArea"`
+	Applications         int            `json:"applications"`
+	ApplicationsByStatus map[string]int `json:"applicationsByStatus"`
+	Agreements           map[string]int `json:"agreementsByStatus"`
+	BudgetCommittedCents int64          `json:"budgetCommittedCents"` // public contribution of signed, active, suspended or closed agreements
+	PaidCents            int64          `json:"paidCents"`            // outcome payments paid
+	PilotsByStatus       map[string]int `json:"pilotsByStatus"`
+	// People reached: for each indicator assignment, the people counts of its
+	// latest verified (or locked) measurement, summed by category.
+	People []PeopleCell `json:"people"`
+}
+
+// PeopleCell is an aggregate count of people (never a person).
+type PeopleCell struct {
+	AgeBand       string `json:"ageBand"`
+	Gender        string `json:"gender"`
+	Vulnerability string `json:"vulnerability"`
+	Count         int    `json:"count"`
+	Special       bool   `json:"special"` // a GDPR art. 9 category: stricter disclosure threshold
+}
+
+// Snapshot of a tenant's figures.
+type Snapshot struct {
+	TenantID uuid.UUID
+	Day      time.Time // UTC midnight
+	Figures  Figures
+	TakenAt  time.Time
+}
+
+// Store computes and keeps snapshots in a tenant-scoped transaction.
+type Store interface {
+	Atomic(ctx context.Context, tenant uuid.UUID, fn func(Tx) error) error
+}
+
+// Tx is one transaction.
+type Tx interface {
+	// Compute reads the tenant's figures now.
+	Compute(ctx context.Context, now time.Time) (Figures, error)
+	// Put stores the day's snapshot, replacing an earlier one of the same day.
+	Put(ctx context.Context, s Snapshot) error
+	// Latest returns the latest snapshot of each tenant this transaction
+	// may read: its own, and for a region those of its municipalities.
+	Latest(ctx context.Context) ([]Snapshot, error)
+	Audit() audit.Log
+	Publish(ctx context.Context, events ...domain.Event) error
+}
+
+// Requested asks for a snapshot to be taken now (the on-demand job).
+type Requested struct{ TenantID uuid.UUID }
+
+func (Requested) EventKind() string { return "report.snapshot_requested" }
+
+// Service takes snapshots.
+type Service struct {
+	store Store
+	now   domain.Clock
+}
+
+func NewService(store Store, now domain.Clock) *Service {
+	if now == nil {
+		now = domain.SystemClock
+	}
+	return &Service{store: store, now: now}
+}
+
+// Take computes and stores today's snapshot of a tenant (jobs run it nightly
+// and on demand). Taking it twice in a day keeps the latest figures.
+func (s *Service) Take(ctx context.Context, tenant uuid.UUID) (*Snapshot, error) {
+	now := s.now()
+	var out *Snapshot
+	err := s.store.Atomic(ctx, tenant, func(tx Tx) error {
+		f, err := tx.Compute(ctx, now)
+		if err != nil {
+			return err
+		}
+		for i := range f.People {
+			f.People[i].Special = impact.IsSpecialCategory(f.People[i].Vulnerability)
+		}
+		snap := &Snapshot{TenantID: tenant, Day: time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC), Figures: f, TakenAt: now}
+		if err := tx.Put(ctx, *snap); err != nil {
+			return err
+		}
+		out = snap
+		return nil
+	})
+	return out, err
+}
+
+// Request asks for a snapshot now (officer, tenant admin or operator); the
+// job takes it.
+func (s *Service) Request(ctx context.Context, tenant uuid.UUID) error {
+	p, err := domain.PrincipalFrom(ctx)
+	if err != nil {
+		return err
+	}
+	if !p.IsOperator() && !(p.TenantID == tenant && p.Has(domain.RoleOfficer, domain.RoleTenantAdmin)) {
+		return domain.ErrForbidden
+	}
+	return s.store.Atomic(ctx, tenant, func(tx Tx) error {
+		if err := tx.Audit().Append(ctx, audit.New(tenant, p, s.now(), "report.snapshot_requested", "tenant", tenant, nil)); err != nil {
+			return err
+		}
+		return tx.Publish(ctx, Requested{TenantID: tenant})
+	})
+}

@@ -21,6 +21,7 @@ type MunicipalityReportIO struct {
 	BudgetCommittedCents int64           `json:"budgetCommittedCents"`
 	PaidCents            int64           `json:"paidCents"`
 	PilotsByStatus       map[string]int  `json:"pilotsByStatus"`
+	IndicatorsByStatus   map[string]int  `json:"indicatorsByStatus" doc:"Indicators of active agreements: on_track, at_risk, off_track, not_started"`
 	People               []report.Cell   `json:"people" doc:"People reached by category; count is null where disclosure control hides it"`
 	PeopleTotals         map[string]*int `json:"peopleTotalsByVulnerability" doc:"null where the whole group is under the threshold"`
 }
@@ -75,7 +76,7 @@ func (s *Server) registerReports() {
 			out.Municipalities = append(out.Municipalities, MunicipalityReportIO{
 				MunicipalityID: m.TenantID, Day: m.Day.Format(time.DateOnly), CallsByStatus: m.CallsByStatus,
 				ApplicationsByStatus: m.ApplicationsByStatus, AgreementsByStatus: m.AgreementsByStatus,
-				BudgetCommittedCents: m.BudgetCommittedCents, PaidCents: m.PaidCents, PilotsByStatus: m.PilotsByStatus,
+				BudgetCommittedCents: m.BudgetCommittedCents, PaidCents: m.PaidCents, PilotsByStatus: m.PilotsByStatus, IndicatorsByStatus: m.IndicatorsByStatus,
 				People: m.People, PeopleTotals: m.PeopleTotals,
 			})
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/audit"
+	"github.com/coprod/coprod/domain/monitoring"
 	"github.com/coprod/coprod/domain/report"
 )
 
@@ -27,6 +28,10 @@ type reportTx struct {
 	tx     pgx.Tx
 	tenant uuid.UUID
 	store  *Store
+}
+
+func (t *reportTx) Monitoring() monitoring.Tx {
+	return &monitoringTx{&agreementTx{tx: t.tx, tenant: t.tenant}}
 }
 
 func (t *reportTx) Audit() audit.Log { return &auditLog{tx: t.tx, tenant: t.tenant} }

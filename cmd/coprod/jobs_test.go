@@ -513,6 +513,10 @@ func TestSnapshotsAndRegionReport(t *testing.T) {
 	if mf.TenantID != b.milan || mf.CallsByStatus["published"] != 1 || mf.AgreementsByStatus["active"] != 1 || mf.BudgetCommittedCents != 100 {
 		t.Errorf("figures: %+v", mf)
 	}
+	// The indicator is verified 23 against a target of 20 for a period over: on track.
+	if mf.IndicatorsByStatus["on_track"] != 1 || len(mf.IndicatorsByStatus) != 1 {
+		t.Errorf("indicators by status: %v", mf.IndicatorsByStatus)
+	}
 	shown := map[string]int{}
 	for _, c := range mf.People {
 		if c.Count != nil {

@@ -124,3 +124,39 @@ func progressOf(def impact.Definition, as *Assignment, ms []*Measurement, start,
 	ip.Status = impact.StatusOf(ip.ProgressBP, ip.ElapsedBP)
 	return ip
 }
+
+// Statuses counts the indicators of the tenant's active and suspended
+// agreements by status (on_track, at_risk, off_track, not_started) at now,
+// as Progress computes them; report snapshots run it in their transaction.
+func Statuses(ctx context.Context, tx Tx, now time.Time) (map[string]int, error) {
+	as, err := tx.Agreements().List(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	defs := map[string]*impact.Definition{}
+	for _, a := range as {
+		if a.Status != "active" && a.Status != "suspended" {
+			continue
+		}
+		ass, err := tx.Assignments().ForAgreement(ctx, a.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range ass {
+			def, ok := defs[x.Indicator]
+			if !ok {
+				if def, err = tx.Library().Get(ctx, x.Indicator); err != nil {
+					return nil, err
+				}
+				defs[x.Indicator] = def
+			}
+			ms, err := tx.Measurements().Latest(ctx, x.ID)
+			if err != nil {
+				return nil, err
+			}
+			out[string(progressOf(*def, x, ms, a.Start, now).Status)]++
+		}
+	}
+	return out, nil
+}

@@ -109,6 +109,7 @@ type MunicipalityFigures struct {
 	BudgetCommittedCents int64
 	PaidCents            int64
 	PilotsByStatus       map[string]int
+	IndicatorsByStatus   map[string]int
 	People               []Cell
 	PeopleTotals         map[string]*int // by vulnerability; nil when suppressed
 }
@@ -152,7 +153,7 @@ func (s *Service) Region(ctx context.Context, region uuid.UUID) (*RegionReport, 
 			TenantID: sn.TenantID, Day: sn.Day,
 			CallsByStatus: sn.Figures.CallsByStatus, ApplicationsByStatus: sn.Figures.ApplicationsByStatus,
 			AgreementsByStatus: sn.Figures.Agreements, BudgetCommittedCents: sn.Figures.BudgetCommittedCents,
-			PaidCents: sn.Figures.PaidCents, PilotsByStatus: sn.Figures.PilotsByStatus,
+			PaidCents: sn.Figures.PaidCents, PilotsByStatus: sn.Figures.PilotsByStatus, IndicatorsByStatus: sn.Figures.IndicatorsByStatus,
 			People: cells, PeopleTotals: totals,
 		})
 		r.BudgetCommittedCents += sn.Figures.BudgetCommittedCents

@@ -13,6 +13,7 @@ import (
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/audit"
 	"github.com/coprod/coprod/domain/impact"
+	"github.com/coprod/coprod/domain/monitoring"
 )
 
 // Figures of one tenant on one day.
@@ -25,6 +26,9 @@ type Figures struct {
 	BudgetCommittedCents int64          `json:"budgetCommittedCents"` // public contribution of signed, active, suspended or closed agreements
 	PaidCents            int64          `json:"paidCents"`            // outcome payments paid
 	PilotsByStatus       map[string]int `json:"pilotsByStatus"`
+	// Indicators of active and suspended agreements: on_track, at_risk,
+	// off_track, not_started.
+	IndicatorsByStatus map[string]int `json:"indicatorsByStatus"`
 	// People reached: for each indicator assignment, the people counts of its
 	// latest verified (or locked) measurement, summed by category.
 	People []PeopleCell `json:"people"`
@@ -61,6 +65,8 @@ type Tx interface {
 	// Latest returns the latest snapshot of each tenant this transaction
 	// may read: its own, and for a region those of its municipalities.
 	Latest(ctx context.Context) ([]Snapshot, error)
+	// Monitoring is the same transaction seen by the monitoring use cases.
+	Monitoring() monitoring.Tx
 	Audit() audit.Log
 	Publish(ctx context.Context, events ...domain.Event) error
 }
@@ -91,6 +97,9 @@ func (s *Service) Take(ctx context.Context, tenant uuid.UUID) (*Snapshot, error)
 	err := s.store.Atomic(ctx, tenant, func(tx Tx) error {
 		f, err := tx.Compute(ctx, now)
 		if err != nil {
+			return err
+		}
+		if f.IndicatorsByStatus, err = monitoring.Statuses(ctx, tx.Monitoring(), now); err != nil {
 			return err
 		}
 		for i := range f.People {

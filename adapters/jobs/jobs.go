@@ -97,7 +97,9 @@ type Config struct {
 	MaxWorkers       int           // per process, default 10
 	SweepInterval    time.Duration // default 5 minutes
 	ReminderInterval time.Duration // default 1 hour
-	SnapshotHourUTC  int           // nightly snapshots at this hour (UTC), default 2
+	SnapshotHourUTC  int           // nightly snapshots at this hour (UTC)
+	JobTimeout       time.Duration // default 1 minute
+	RescueAfter      time.Duration // a job left running by a dead process is retried after this; default 10 minutes
 	Logger           *slog.Logger
 }
 
@@ -134,7 +136,13 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 	river.AddWorker(workers, &sendReminderWorker{r: r})
 	river.AddWorker(workers, &takeSnapshotWorker{r: r})
 	river.AddWorker(workers, &snapshotAllWorker{r: r})
-	rc := &river.Config{Workers: workers, Logger: cfg.Logger, MaxAttempts: 25}
+	if cfg.JobTimeout == 0 {
+		cfg.JobTimeout = time.Minute
+	}
+	if cfg.RescueAfter == 0 {
+		cfg.RescueAfter = 10 * time.Minute
+	}
+	rc := &river.Config{Workers: workers, Logger: cfg.Logger, MaxAttempts: 25, JobTimeout: cfg.JobTimeout, RescueStuckJobsAfter: cfg.RescueAfter}
 	if cfg.Work {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}}
 		rc.PeriodicJobs = []*river.PeriodicJob{

@@ -35,11 +35,20 @@ type Config struct {
 	DBMaxConns         int
 
 	Workers bool        // this process works background jobs
+	Jobs    JobSettings // concurrency and timeouts of the job workers
 	SMTP    mail.Config // e-mail; Host empty: messages go to the log
 
 	SecretsKey, SecretsKeyPrevious []byte // AES-256 keys sealing secrets at rest
 	SessionIdle, SessionAbsolute   time.Duration
 	Platform                       PlatformOIDC
+}
+
+// JobSettings tune the workers.
+type JobSettings struct {
+	Concurrency  int           // jobs worked at once per process
+	Timeout      time.Duration // a job running longer is cancelled
+	RescueAfter  time.Duration // a job still "running" this long (its worker died) is retried
+	SnapshotHour int           // nightly report snapshots at this hour, UTC
 }
 
 // PlatformOIDC is the identity provider of organisation members, regional
@@ -68,6 +77,10 @@ var settings = []setting{
 	{env: "COPROD_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", doc: "how long SIGTERM waits for requests in flight"},
 	{env: "COPROD_DB_MAX_CONNS", flag: "db-max-conns", def: "20", doc: "size of the database connection pool"},
 	{env: "COPROD_WORKERS", flag: "workers", def: "true", doc: "work background jobs in this process (serve); false for API-only replicas"},
+	{env: "COPROD_JOB_CONCURRENCY", flag: "job-concurrency", def: "10", doc: "jobs worked at once by one process"},
+	{env: "COPROD_JOB_TIMEOUT", flag: "job-timeout", def: "1m", doc: "a job running longer is cancelled and retried"},
+	{env: "COPROD_JOB_RESCUE_AFTER", flag: "job-rescue-after", def: "10m", doc: "a job left running by a dead worker is retried after this long (at least the job timeout)"},
+	{env: "COPROD_SNAPSHOT_HOUR", flag: "snapshot-hour", def: "2", doc: "hour (UTC, 0-23) of the nightly report snapshots"},
 	{env: "COPROD_SMTP_HOST", flag: "smtp-host", doc: "SMTP server for e-mail; empty: e-mails are only logged"},
 	{env: "COPROD_SMTP_PORT", flag: "smtp-port", def: "587", doc: "SMTP port"},
 	{env: "COPROD_SMTP_USERNAME", flag: "smtp-username", doc: "SMTP user (AUTH PLAIN over TLS)"},
@@ -173,6 +186,28 @@ func loadConfig(name string, getenv func(string) string, args []string, defaults
 	case "false", "0", "no":
 	default:
 		bad("COPROD_WORKERS", "want true or false, got %q", get("COPROD_WORKERS"))
+	}
+	if n, err := strconv.Atoi(get("COPROD_JOB_CONCURRENCY")); err != nil || n < 1 || n > 1000 {
+		bad("COPROD_JOB_CONCURRENCY", "want a number between 1 and 1000, got %q", get("COPROD_JOB_CONCURRENCY"))
+	} else {
+		cfg.Jobs.Concurrency = n
+	}
+	if d, err := time.ParseDuration(get("COPROD_JOB_TIMEOUT")); err != nil || d <= 0 {
+		bad("COPROD_JOB_TIMEOUT", "want a positive duration such as 1m, got %q", get("COPROD_JOB_TIMEOUT"))
+	} else {
+		cfg.Jobs.Timeout = d
+	}
+	if d, err := time.ParseDuration(get("COPROD_JOB_RESCUE_AFTER")); err != nil || d <= 0 {
+		bad("COPROD_JOB_RESCUE_AFTER", "want a positive duration such as 10m, got %q", get("COPROD_JOB_RESCUE_AFTER"))
+	} else if d < cfg.Jobs.Timeout {
+		bad("COPROD_JOB_RESCUE_AFTER", "must be at least COPROD_JOB_TIMEOUT (%s), got %s", cfg.Jobs.Timeout, d)
+	} else {
+		cfg.Jobs.RescueAfter = d
+	}
+	if h, err := strconv.Atoi(get("COPROD_SNAPSHOT_HOUR")); err != nil || h < 0 || h > 23 {
+		bad("COPROD_SNAPSHOT_HOUR", "want an hour from 0 to 23, got %q", get("COPROD_SNAPSHOT_HOUR"))
+	} else {
+		cfg.Jobs.SnapshotHour = h
 	}
 	port, err := strconv.Atoi(get("COPROD_SMTP_PORT"))
 	if err != nil || port < 1 || port > 65535 {

@@ -36,6 +36,10 @@ type mailbox struct {
 	msgs []string
 	srv  *smtp.Server
 	addr string
+	// rcptDelay holds each RCPT reply this long, after telling rcpts: a
+	// client killed then has not had its message accepted.
+	rcptDelay time.Duration
+	rcpts     chan struct{}
 }
 
 func (m *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return &mailSession{m: m}, nil }
@@ -45,11 +49,24 @@ type mailSession struct {
 	to []string
 }
 
-func (s *mailSession) AuthPlain(string, string) error            { return nil }
-func (s *mailSession) Mail(string, *smtp.MailOptions) error      { return nil }
-func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error { s.to = append(s.to, to); return nil }
-func (s *mailSession) Reset()                                    {}
-func (s *mailSession) Logout() error                             { return nil }
+func (s *mailSession) AuthPlain(string, string) error       { return nil }
+func (s *mailSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.to = append(s.to, to)
+	s.m.mu.Lock()
+	delay, rcpts := s.m.rcptDelay, s.m.rcpts
+	s.m.mu.Unlock()
+	if rcpts != nil {
+		select {
+		case rcpts <- struct{}{}:
+		default:
+		}
+	}
+	time.Sleep(delay)
+	return nil
+}
+func (s *mailSession) Reset()        {}
+func (s *mailSession) Logout() error { return nil }
 func (s *mailSession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
@@ -104,13 +121,20 @@ type jobBundle struct {
 	c       *call.Call
 }
 
-func setupJobs(t *testing.T, smtpAddr string) *jobBundle {
+// jobEnv is the configuration of the job tests' processes.
+func jobEnv(t *testing.T, dbURL, smtpAddr string, extra ...string) []string {
+	host, port, _ := net.SplitHostPort(smtpAddr)
+	return append([]string{"COPROD_DATABASE_URL", dbURL, "COPROD_SECRETS_KEY", strings.Repeat("cd", 32),
+		"COPROD_BLOB_DIR", t.TempDir(), "COPROD_SMTP_HOST", host, "COPROD_SMTP_PORT", port, "COPROD_SMTP_STARTTLS", "none",
+		"COPROD_SMTP_FROM", "avvisi@comune.milano.it", "COPROD_SHUTDOWN_TIMEOUT", "5s"}, extra...)
+}
+
+// setupJobs wires the services on a fresh database with Milano (in
+// Lombardia) and a published call; extra settings are COPROD_* pairs.
+func setupJobs(t *testing.T, smtpAddr string, extra ...string) *jobBundle {
 	t.Helper()
 	db := postgrestest.New(t)
-	host, port, _ := net.SplitHostPort(smtpAddr)
-	cfg, _, err := loadConfig("test", env("COPROD_DATABASE_URL", db.AppURL, "COPROD_SECRETS_KEY", strings.Repeat("cd", 32),
-		"COPROD_BLOB_DIR", t.TempDir(), "COPROD_SMTP_HOST", host, "COPROD_SMTP_PORT", port, "COPROD_SMTP_STARTTLS", "none",
-		"COPROD_SMTP_FROM", "avvisi@comune.milano.it", "COPROD_SHUTDOWN_TIMEOUT", "5s"), nil, nil)
+	cfg, _, err := loadConfig("test", env(jobEnv(t, db.AppURL, smtpAddr, extra...)...), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,15 @@ import (
 	"github.com/coprod/coprod/adapters/postgres/postgrestest"
 )
 
-func TestMain(m *testing.M) { postgrestest.Main(m) }
+// TestMain runs the tests, or, with COPROD_TEST_EXEC=1, coprod itself: tests
+// that need a coprod process to kill re-execute the test binary.
+func TestMain(m *testing.M) {
+	if os.Getenv("COPROD_TEST_EXEC") == "1" {
+		main()
+		os.Exit(0)
+	}
+	postgrestest.Main(m)
+}
 
 const testToken = "test-bootstrap-token-0123456789abcdef"
 

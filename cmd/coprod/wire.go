@@ -69,7 +69,8 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 	if err != nil {
 		return nil, err
 	}
-	runner, err := jobs.New(pool, jobs.Config{Work: cfg.Workers, Logger: log})
+	runner, err := jobs.New(pool, jobs.Config{Work: cfg.Workers, Logger: log, MaxWorkers: cfg.Jobs.Concurrency,
+		JobTimeout: cfg.Jobs.Timeout, RescueAfter: cfg.Jobs.RescueAfter, SnapshotHourUTC: cfg.Jobs.SnapshotHour})
 	if err != nil {
 		return nil, err
 	}

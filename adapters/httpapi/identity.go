@@ -342,12 +342,18 @@ type MeOutput struct {
 		Issuer        string         `json:"issuer,omitempty"`
 		Name          string         `json:"name,omitempty"`
 		Email         string         `json:"email,omitempty"`
+		Locale        string         `json:"locale,omitempty" doc:"Language of e-mails: it or en; absent: the municipality's default"`
 		TenantID      *uuid.UUID     `json:"tenantId,omitempty"`
 		Roles         []string       `json:"roles"`
 		Memberships   []MembershipIO `json:"memberships,omitempty"`
 		Organisations []OrgRoles     `json:"organisations,omitempty" doc:"Organisations the caller acts for"`
 		Tenants       []MeTenant     `json:"tenants,omitempty" doc:"Every tenant where the caller holds a role"`
 	}
+}
+
+// PreferencesIO are a person's preferences.
+type PreferencesIO struct {
+	Locale string `json:"locale" enum:"it,en," doc:"Language of e-mails; empty: each municipality's default"`
 }
 
 // MembershipIO is one role held in the tenant.
@@ -383,7 +389,7 @@ func (s *Server) me(ctx context.Context) (*MeOutput, error) {
 	b.Subject, b.Roles = me.User.Subject, []string{}
 	if me.User.ID != uuid.Nil {
 		id := me.User.ID
-		b.UserID, b.Issuer, b.Name, b.Email = &id, me.User.Issuer, me.User.Name, me.User.Email
+		b.UserID, b.Issuer, b.Name, b.Email, b.Locale = &id, me.User.Issuer, me.User.Name, me.User.Email, me.User.Locale
 	}
 	if me.TenantID != uuid.Nil {
 		id := me.TenantID
@@ -464,6 +470,16 @@ func (s *Server) registerIdentity() {
 		OperationID: "get-me", Method: http.MethodGet, Path: "/v1/me", Tags: tags, Security: bearer,
 		Summary: "Who am I: identity and roles", Errors: []int{401},
 	}, func(ctx context.Context, _ *struct{}) (*MeOutput, error) { return s.me(ctx) })
+	huma.Register(s.api, huma.Operation{
+		OperationID: "put-my-preferences", Method: http.MethodPut, Path: "/v1/me/preferences", Tags: tags, Security: bearer,
+		Summary: "Set your language for e-mails (it, en, or empty for each municipality's default)", Errors: []int{401, 403, 422},
+	}, func(ctx context.Context, in *struct{ Body PreferencesIO }) (*struct{ Body PreferencesIO }, error) {
+		u, err := s.ids.SetLocale(ctx, in.Body.Locale)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return &struct{ Body PreferencesIO }{PreferencesIO{Locale: u.Locale}}, nil
+	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-tenant-me", Method: http.MethodGet, Path: "/v1/tenants/{tenant}/me", Tags: tags, Security: bearer,
 		Summary: "Who am I in this tenant: identity, roles and memberships", Errors: []int{401, 403, 404},

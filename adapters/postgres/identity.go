@@ -48,11 +48,11 @@ func (t *identityTx) Audit() audit.Log                      { return &auditLog{t
 
 type userRepo struct{ t *identityTx }
 
-const userColumns = `id, issuer, subject, email, name, created_at, COALESCE(last_login_at, created_at)`
+const userColumns = `id, issuer, subject, email, name, locale, created_at, COALESCE(last_login_at, created_at)`
 
 func scanUser(row pgx.Row) (*identity.User, error) {
 	var u identity.User
-	if err := row.Scan(&u.ID, &u.Issuer, &u.Subject, &u.Email, &u.Name, &u.CreatedAt, &u.LastLoginAt); err != nil {
+	if err := row.Scan(&u.ID, &u.Issuer, &u.Subject, &u.Email, &u.Name, &u.Locale, &u.CreatedAt, &u.LastLoginAt); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, identity.ErrUserNotFound
 		}
@@ -92,7 +92,7 @@ func (r userRepo) Add(ctx context.Context, u *identity.User) error {
 }
 
 func (r userRepo) Update(ctx context.Context, u *identity.User) error {
-	_, err := r.t.tx.Exec(ctx, `UPDATE users SET email = $2, name = $3, last_login_at = $4 WHERE id = $1`, u.ID, u.Email, u.Name, u.LastLoginAt)
+	_, err := r.t.tx.Exec(ctx, `UPDATE users SET email = $2, name = $3, last_login_at = $4, locale = $5 WHERE id = $1`, u.ID, u.Email, u.Name, u.LastLoginAt, u.Locale)
 	return err
 }
 

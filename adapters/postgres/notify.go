@@ -34,16 +34,31 @@ func (t notifyTx) Notice(ctx context.Context, id uuid.UUID) (*call.Notice, error
 }
 
 func (t notifyTx) Recipients(ctx context.Context, org uuid.UUID) ([]notify.Recipient, error) {
-	rows, err := t.tx.Query(ctx, `SELECT u.id, u.email, u.name FROM organisation_members m JOIN users u ON u.id = m.user_id
+	rows, err := t.tx.Query(ctx, `SELECT u.id, u.email, u.name, u.locale FROM organisation_members m JOIN users u ON u.id = m.user_id
 		WHERE m.organisation_id = $1 AND u.email <> '' ORDER BY u.email`, org)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (notify.Recipient, error) {
 		var r notify.Recipient
-		err := row.Scan(&r.UserID, &r.Email, &r.Name)
+		err := row.Scan(&r.UserID, &r.Email, &r.Name, &r.Lang)
 		return r, err
 	})
+}
+
+// TenantLocale reads the tenant's default language: tenant_settings is
+// tenant-owned, so this platform-level transaction scopes itself to the
+// notice's tenant for the read (transaction-local).
+func (t notifyTx) TenantLocale(ctx context.Context, tenant uuid.UUID) (string, error) {
+	if err := scope(ctx, t.tx, tenant); err != nil {
+		return "", err
+	}
+	var locale string
+	err := t.tx.QueryRow(ctx, `SELECT locale FROM tenant_settings WHERE tenant_id = $1`, tenant).Scan(&locale)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return locale, err
 }
 
 func (t notifyTx) TenantName(ctx context.Context, tenant uuid.UUID) (string, error) {

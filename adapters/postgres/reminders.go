@@ -167,10 +167,10 @@ func (t *reminderTx) Recipients(ctx context.Context, r *reminder.Reminder) ([]re
 	var rows pgx.Rows
 	var err error
 	if r.Kind == "escalation" {
-		rows, err = t.tx.Query(ctx, `SELECT DISTINCT u.id, u.email, u.name FROM tenant_memberships m JOIN users u ON u.id = m.user_id
+		rows, err = t.tx.Query(ctx, `SELECT DISTINCT u.id, u.email, u.name, u.locale FROM tenant_memberships m JOIN users u ON u.id = m.user_id
 			WHERE m.tenant_id = $1 AND m.role = 'officer' AND u.email <> '' ORDER BY u.email`, t.tenant)
 	} else {
-		rows, err = t.tx.Query(ctx, `SELECT DISTINCT u.id, u.email, u.name FROM agreements a
+		rows, err = t.tx.Query(ctx, `SELECT DISTINCT u.id, u.email, u.name, u.locale FROM agreements a
 			JOIN organisation_members om ON om.organisation_id = ANY (a.org_ids) JOIN users u ON u.id = om.user_id
 			WHERE a.tenant_id = $1 AND a.id = $2 AND u.email <> '' ORDER BY u.email`, t.tenant, r.AgreementID)
 	}
@@ -179,7 +179,7 @@ func (t *reminderTx) Recipients(ctx context.Context, r *reminder.Reminder) ([]re
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (reminder.Recipient, error) {
 		var rc reminder.Recipient
-		err := row.Scan(&rc.UserID, &rc.Email, &rc.Name)
+		err := row.Scan(&rc.UserID, &rc.Email, &rc.Name, &rc.Lang)
 		return rc, err
 	})
 }

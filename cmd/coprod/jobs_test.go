@@ -26,6 +26,7 @@ import (
 	"github.com/coprod/coprod/domain/impact"
 	"github.com/coprod/coprod/domain/monitoring"
 	"github.com/coprod/coprod/domain/organisation"
+	"github.com/coprod/coprod/domain/reminder"
 	"github.com/coprod/coprod/domain/report"
 	"github.com/coprod/coprod/tenants"
 )
@@ -268,6 +269,13 @@ func TestNoticeEmailsExactlyOnce(t *testing.T) {
 		members = append(members, u.ID)
 	}
 	chiara := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "chiara", UserID: members[0]})
+	// Marco reads English; Chiara keeps Milano's default, Italian.
+	if _, err := b.svc.ids.SetLocale(domain.WithPrincipal(t.Context(), domain.Principal{Subject: "marco", UserID: members[1]}), "fr"); domain.KindOf(err) != domain.KindInvalid {
+		t.Errorf("locale fr: %v", err)
+	}
+	if _, err := b.svc.ids.SetLocale(domain.WithPrincipal(t.Context(), domain.Principal{Subject: "marco", UserID: members[1]}), "en"); err != nil {
+		t.Fatal(err)
+	}
 	coop, err := b.svc.orgs.Register(chiara, organisation.Organisation{FiscalCode: "04123456784", LegalName: "Coop", LegalForm: "social_cooperative"})
 	if err != nil {
 		t.Fatal(err)
@@ -312,6 +320,13 @@ func TestNoticeEmailsExactlyOnce(t *testing.T) {
 		}
 		if n != 1 {
 			t.Errorf("%s got %d messages", who, n)
+		}
+	}
+	for _, m := range msgs {
+		english := strings.Contains(m, "Dear ") && strings.Contains(m, "Content-Language: en")
+		italian := strings.Contains(m, "Gentile ") && strings.Contains(m, "Content-Language: it")
+		if strings.Contains(m, "To: marco@") && !english || strings.Contains(m, "To: chiara@") && !italian {
+			t.Errorf("wrong language:\n%s", m)
 		}
 	}
 	var logged int
@@ -396,6 +411,11 @@ func TestRemindersOnce(t *testing.T) {
 	if _, err := b.svc.agreements().AddDeliverable(b.officer, b.milan, a.ID, "Relazione", now.Add(3*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
+	// Milano writes in English by default; nobody here chose a language.
+	if _, err := b.svc.reminders.PutSettings(domain.WithPrincipal(t.Context(), domain.Principal{Subject: "admin", TenantID: b.milan,
+		Roles: []domain.Role{domain.RoleTenantAdmin}}), b.milan, reminder.Settings{DaysBefore: []int{7, 1}, EscalationDays: 7, Locale: "en"}); err != nil {
+		t.Fatal(err)
+	}
 	// Two planners at once: each reminder exists once.
 	var wg sync.WaitGroup
 	for i := 0; i < 2; i++ {
@@ -443,6 +463,11 @@ func TestRemindersOnce(t *testing.T) {
 	}
 	if len(msgs) != 3 || toChiara != 2 || toRUP != 1 {
 		t.Errorf("reminder e-mails: %d (chiara %d, rup %d)", len(msgs), toChiara, toRUP)
+	}
+	for _, m := range msgs {
+		if !strings.Contains(m, "Dear ") || !strings.Contains(m, "Content-Language: en") {
+			t.Errorf("not in the tenant's language (en):\n%s", m)
+		}
 	}
 	// She sees them in the application too.
 	inbox, err := b.svc.notify.Inbox(domain.WithPrincipal(t.Context(), domain.Principal{Subject: "chiara", UserID: chiara.ID}), uuid.Nil, 50)

@@ -23,6 +23,7 @@ type User struct {
 	Subject     string
 	Email       string
 	Name        string
+	Locale      string // "it", "en" or empty (the tenant's default)
 	CreatedAt   time.Time
 	LastLoginAt time.Time
 }

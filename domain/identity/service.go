@@ -546,6 +546,35 @@ type Me struct {
 	Tenants     []uuid.UUID // every tenant where the user holds a role
 }
 
+// ErrInvalidLocale: the languages of messages are it and en.
+var ErrInvalidLocale = domain.Errorf(domain.KindInvalid, "invalid_locale", "the language is it, en, or empty for the municipality's default").WithField("locale")
+
+// SetLocale sets the caller's language for e-mails. It is the person's own
+// preference, kept on the platform-level user (no tenant's audit trail).
+func (s *Service) SetLocale(ctx context.Context, locale string) (*User, error) {
+	p, err := domain.PrincipalFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if locale != "" && locale != "it" && locale != "en" {
+		return nil, ErrInvalidLocale
+	}
+	if p.UserID == uuid.Nil {
+		return nil, domain.Errorf(domain.KindForbidden, "no_user", "this caller has no user record to keep preferences on")
+	}
+	var out *User
+	err = s.store.Atomic(ctx, uuid.Nil, func(tx Tx) error {
+		u, err := tx.Users().Get(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		u.Locale = locale
+		out = u
+		return tx.Users().Update(ctx, u)
+	})
+	return out, err
+}
+
 // WhoAmI returns the caller's identity and roles.
 func (s *Service) WhoAmI(ctx context.Context) (*Me, error) {
 	p, err := domain.PrincipalFrom(ctx)

@@ -21,7 +21,7 @@ type Recipient struct {
 	UserID uuid.UUID
 	Email  string
 	Name   string
-	Lang   string // "it" or "en"; empty: the tenant's default (it)
+	Lang   string // "it" or "en": the person's preference; empty: the tenant's default, else it
 }
 
 // Store runs the delivery steps, each in its own transaction (platform-level:
@@ -35,6 +35,8 @@ type Tx interface {
 	Notice(ctx context.Context, id uuid.UUID) (*call.Notice, error)
 	// Recipients are the members of an organisation with an e-mail address.
 	Recipients(ctx context.Context, org uuid.UUID) ([]Recipient, error)
+	// TenantLocale is the tenant's default language ("" when not set).
+	TenantLocale(ctx context.Context, tenant uuid.UUID) (string, error)
 	// TenantName names the municipality of a notice.
 	TenantName(ctx context.Context, tenant uuid.UUID) (string, error)
 	Sent(ctx context.Context, key string) (bool, error)
@@ -71,12 +73,15 @@ func NewService(store Store, mailer Mailer, now domain.Clock, baseURL string) *S
 func (s *Service) DeliverNotice(ctx context.Context, noticeID uuid.UUID) (sent int, err error) {
 	var n *call.Notice
 	var rcpts []Recipient
-	var town string
+	var town, fallback string
 	err = s.store.Atomic(ctx, func(tx Tx) error {
 		if n, err = tx.Notice(ctx, noticeID); err != nil {
 			return err
 		}
 		if town, err = tx.TenantName(ctx, n.TenantID); err != nil {
+			return err
+		}
+		if fallback, err = tx.TenantLocale(ctx, n.TenantID); err != nil {
 			return err
 		}
 		rcpts, err = tx.Recipients(ctx, n.OrganisationID)
@@ -94,6 +99,9 @@ func (s *Service) DeliverNotice(ctx context.Context, noticeID uuid.UUID) (sent i
 		}
 		if done {
 			continue
+		}
+		if r.Lang == "" {
+			r.Lang = fallback
 		}
 		m, err := s.render(n, town, r, key)
 		if err != nil {
@@ -173,7 +181,7 @@ func (s *Service) render(n *call.Notice, town string, r Recipient, key string) (
 		return Message{}, err
 	}
 	return Message{To: r.Email, ToName: r.Name, Subject: what + ": " + n.Title, Text: b.String(), MessageID: MessageID(key),
-		Headers: map[string]string{"X-Coprod-Notice": n.ID.String()}}, nil
+		Headers: map[string]string{"X-Coprod-Notice": n.ID.String(), "Content-Language": lang}}, nil
 }
 
 // Inbox returns the caller's in-app notifications, newest first.

@@ -149,6 +149,7 @@ type Recipient struct {
 	UserID uuid.UUID
 	Email  string
 	Name   string
+	Lang   string // the person's preference; empty: the tenant's default
 }
 
 // Service plans reminders.
@@ -270,8 +271,12 @@ func Deliver(ctx context.Context, store DeliveryStore, mailer Mailer, now domain
 	var r *Reminder
 	var rcpts []Recipient
 	var still bool
+	var set Settings
 	err := store.Atomic(ctx, tenant, func(tx DeliveryTx) (err error) {
 		if r, err = tx.Get(ctx, id); err != nil {
+			return err
+		}
+		if set, err = tx.Settings(ctx); err != nil {
 			return err
 		}
 		if still, err = tx.StillDue(ctx, r); err != nil || !still {
@@ -287,7 +292,11 @@ func Deliver(ctx context.Context, store DeliveryStore, mailer Mailer, now domain
 	var errs []error
 	for _, rc := range rcpts {
 		key := "reminder:" + r.ID.String() + ":" + rc.Email
-		msg := render(r, rc, key)
+		lang := rc.Lang
+		if lang == "" {
+			lang = set.Locale
+		}
+		msg := render(r, rc, lang, key)
 		var done bool
 		if err := store.Atomic(ctx, tenant, func(tx DeliveryTx) (err error) { done, err = tx.Sent(ctx, key); return err }); err != nil {
 			return sent, err
@@ -313,24 +322,42 @@ func Deliver(ctx context.Context, store DeliveryStore, mailer Mailer, now domain
 	return sent, errors.Join(errs...)
 }
 
-func render(r *Reminder, rc Recipient, key string) notify.Message {
-	what := map[string]string{"overdue": "In ritardo", "escalation": "Sollecito: in ritardo da oltre il termine di tolleranza"}[r.Kind]
-	if what == "" {
-		what = "In scadenza il " + r.DueAt.Format("02/01/2006")
+// wording of reminders by language (it is the default).
+var wording = map[string]map[string]string{
+	"it": {"overdue": "In ritardo", "escalation": "Sollecito: in ritardo da oltre il termine di tolleranza", "due": "In scadenza il ",
+		"measurement": "Rendicontazione dell'indicatore", "deliverable": "Adempimento", "period": "periodo", "deadline": "Scadenza",
+		"dear": "Gentile", "nobody": "utente", "date": "02/01/2006"},
+	"en": {"overdue": "Overdue", "escalation": "Escalation: overdue beyond the grace period", "due": "Due on ",
+		"measurement": "Report on the indicator", "deliverable": "Deliverable", "period": "period", "deadline": "Due date",
+		"dear": "Dear", "nobody": "user", "date": "2 January 2006"},
+}
+
+func render(r *Reminder, rc Recipient, lang, key string) notify.Message {
+	w, ok := wording[lang]
+	if !ok {
+		w, lang = wording["it"], "it"
 	}
-	item := "Rendicontazione dell'indicatore"
+	what := w[r.Kind]
+	if r.Kind != "overdue" && r.Kind != "escalation" {
+		what = w["due"] + r.DueAt.Format(w["date"])
+	}
+	item := w["measurement"]
 	if r.SubjectType == "deliverable" {
-		item = "Adempimento"
+		item = w["deliverable"]
 	}
 	subject := what + ": " + r.Title
 	if r.Period != "" {
 		subject += " (" + r.Period + ")"
 	}
-	text := "Gentile " + rc.Name + ",\n\n" + item + " «" + r.Title + "»"
-	if r.Period != "" {
-		text += ", periodo " + r.Period
+	name := rc.Name
+	if name == "" {
+		name = w["nobody"]
 	}
-	text += ": " + strings.ToLower(what[:1]) + what[1:] + ".\nScadenza: " + r.DueAt.Format("02/01/2006") + ".\n\n-- \ncoprod\n"
+	text := w["dear"] + " " + name + ",\n\n" + item + " «" + r.Title + "»"
+	if r.Period != "" {
+		text += ", " + w["period"] + " " + r.Period
+	}
+	text += ": " + strings.ToLower(what[:1]) + what[1:] + ".\n" + w["deadline"] + ": " + r.DueAt.Format(w["date"]) + ".\n\n-- \ncoprod\n"
 	return notify.Message{To: rc.Email, ToName: rc.Name, Subject: subject, Text: text, MessageID: notify.MessageID(key),
-		Headers: map[string]string{"X-Coprod-Reminder": r.ID.String()}}
+		Headers: map[string]string{"X-Coprod-Reminder": r.ID.String(), "Content-Language": lang}}
 }

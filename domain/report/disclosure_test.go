@@ -3,6 +3,7 @@ package report_test
 import (
 	"testing"
 
+	"github.com/coprod/coprod/domain/impact"
 	"github.com/coprod/coprod/domain/report"
 )
 
@@ -115,4 +116,22 @@ func FuzzSuppress(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkSuppress: a full table (8 age bands × 4 genders × 11 categories).
+func BenchmarkSuppress(b *testing.B) {
+	var in []report.PeopleCell
+	n := 0
+	for _, v := range impact.Vulnerabilities {
+		for _, a := range impact.AgeBands {
+			for _, g := range impact.Genders {
+				n = (n*7 + 3) % 23
+				in = append(in, cell(a, g, v, n))
+			}
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		report.Suppress(in)
+	}
 }

@@ -47,17 +47,21 @@ type bundle struct {
 	logs     *strings.Builder
 }
 
-func setup(t *testing.T) *bundle {
+func setup(t *testing.T, opts ...func(*httpapi.Deps)) *bundle {
 	t.Helper()
 	mem := tenantstest.NewMemory()
 	reg := tenants.NewService(mem.Registry(), nil)
 	logs := &strings.Builder{}
 	ready := func(context.Context) error { return nil }
-	_, h := httpapi.New(httpapi.Config{Version: "test", MaxBodyBytes: 4096}, httpapi.Deps{
+	deps := httpapi.Deps{
 		Tenants: reg, App: app.New(mem, nil), Ready: ready,
 		Auth: []httpapi.Authenticator{httpapi.NewBootstrapToken(opToken), fakeAuth{reg}},
 		Log:  slog.New(httpapi.LogHandler(slog.NewJSONHandler(&syncWriter{b: logs}, nil))),
-	})
+	}
+	for _, o := range opts {
+		o(&deps)
+	}
+	_, h := httpapi.New(httpapi.Config{Version: "test", MaxBodyBytes: 4096}, deps)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	b := &bundle{srv: srv, registry: reg, logs: logs}

@@ -80,9 +80,31 @@ func (t *reportTx) Compute(ctx context.Context, now time.Time) (report.Figures, 
 	if err != nil {
 		return f, fmt.Errorf("report money: %w", err)
 	}
+	rows, err := t.tx.Query(ctx, `SELECT COALESCE(c.policy_area, ''),
+			COALESCE(sum((a.budget->>'publicCents')::bigint) FILTER (WHERE a.status IN ('signed', 'active', 'suspended', 'closed')), 0),
+			COALESCE(sum(p.paid), 0)
+		FROM agreements a
+		LEFT JOIN calls c ON c.tenant_id = a.tenant_id AND c.id = a.call_id
+		LEFT JOIN (SELECT agreement_id, sum(cents) AS paid FROM outcome_payments WHERE tenant_id = $1 AND status = 'paid'
+			GROUP BY agreement_id) p ON p.agreement_id = a.id
+		WHERE a.tenant_id = $1 GROUP BY 1`, t.tenant)
+	if err != nil {
+		return f, fmt.Errorf("report money by area: %w", err)
+	}
+	f.MoneyByPolicyArea = map[string]report.Money{}
+	var area string
+	var m report.Money
+	if _, err := pgx.ForEachRow(rows, []any{&area, &m.CommittedCents, &m.PaidCents}, func() error {
+		if m != (report.Money{}) {
+			f.MoneyByPolicyArea[area] = m
+		}
+		return nil
+	}); err != nil {
+		return f, err
+	}
 	// People: the latest verified or locked revision of the latest period
 	// measured of each assignment, its cells summed by category.
-	rows, err := t.tx.Query(ctx, `WITH latest AS (
+	rows, err = t.tx.Query(ctx, `WITH latest AS (
 			SELECT DISTINCT ON (assignment_id) people FROM measurements
 			WHERE tenant_id = $1 AND status IN ('verified', 'locked')
 			ORDER BY assignment_id, period DESC, revision DESC)
@@ -112,9 +134,13 @@ func (t *reportTx) Put(ctx context.Context, s report.Snapshot) error {
 	return translate(err)
 }
 
-func (t *reportTx) Latest(ctx context.Context) ([]report.Snapshot, error) {
-	rows, err := t.tx.Query(ctx, `SELECT DISTINCT ON (tenant_id) tenant_id, day, figures, taken_at
-		FROM report_snapshots ORDER BY tenant_id, day DESC`)
+func (t *reportTx) Range(ctx context.Context, from, to time.Time) ([]report.Snapshot, error) {
+	return t.snapshots(ctx, `SELECT tenant_id, day, figures, taken_at FROM report_snapshots
+		WHERE day BETWEEN $1 AND $2 ORDER BY day, tenant_id`, from, to)
+}
+
+func (t *reportTx) snapshots(ctx context.Context, q string, args ...any) ([]report.Snapshot, error) {
+	rows, err := t.tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

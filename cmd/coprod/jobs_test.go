@@ -555,12 +555,32 @@ func TestSnapshotsAndRegionReport(t *testing.T) {
 	analyst := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "ana", TenantID: region, Roles: []domain.Role{domain.RoleRegionalAnalyst}})
 	var rep *report.RegionReport
 	eventually(t, 30*time.Second, "the snapshot job", func() bool {
-		rep, err = b.svc.reports.Region(analyst, region)
+		rep, err = b.svc.reports.Region(analyst, region, time.Time{}, time.Time{})
 		return err == nil && len(rep.Municipalities) == 1
 	})
 	mf := rep.Municipalities[0]
 	if mf.TenantID != b.milan || mf.CallsByStatus["published"] != 1 || mf.AgreementsByStatus["active"] != 1 || mf.BudgetCommittedCents != 100 {
 		t.Errorf("figures: %+v", mf)
+	}
+	// Money by policy area: the agreement has no call; the trend has today's point.
+	if m := rep.MoneyByPolicyArea[""]; m.CommittedCents != 100 || m.PaidCents != 0 {
+		t.Errorf("money by policy area: %+v", rep.MoneyByPolicyArea)
+	}
+	if len(rep.Trend) != 1 || rep.Trend[0].Municipalities != 1 || rep.Trend[0].BudgetCommittedCents != 100 || rep.Trend[0].ActiveAgreements != 1 {
+		t.Errorf("trend: %+v", rep.Trend)
+	}
+	if rep.IndicatorsBySDG["17"]["on_track"] != 1 || rep.IndicatorsByBES["social_relationships"]["on_track"] != 1 || len(rep.IndicatorsBySDG) != 1 {
+		t.Errorf("indicators by SDG goal %v, by BES domain %v (volunteers_engaged: SDG 17.17, social relationships)", rep.IndicatorsBySDG, rep.IndicatorsByBES)
+	}
+	today := time.Now().UTC()
+	if _, err := b.svc.reports.Region(analyst, region, today, today.AddDate(0, 0, -1)); !errors.Is(err, report.ErrInvalidRange) {
+		t.Errorf("range backwards: %v", err)
+	}
+	if _, err := b.svc.reports.Region(analyst, region, today.AddDate(-2, 0, 0), today); !errors.Is(err, report.ErrInvalidRange) {
+		t.Errorf("two-year range: %v", err)
+	}
+	if old, err := b.svc.reports.Region(analyst, region, today.AddDate(0, 0, -30), today.AddDate(0, 0, -1)); err != nil || len(old.Municipalities) != 0 {
+		t.Errorf("a range before the snapshot: %+v %v", old, err)
 	}
 	// The indicator is verified 23 against a target of 20 for a period over: on track.
 	if mf.IndicatorsByStatus["on_track"] != 1 || len(mf.IndicatorsByStatus) != 1 {
@@ -583,10 +603,10 @@ func TestSnapshotsAndRegionReport(t *testing.T) {
 	}
 	// Another region sees nothing of Milano; Milano's officer may not read a region's report.
 	if rep, err := b.svc.reports.Region(domain.WithPrincipal(t.Context(), domain.Principal{Subject: "x", TenantID: other.ID,
-		Roles: []domain.Role{domain.RoleRegionalAnalyst}}), other.ID); err != nil || len(rep.Municipalities) != 0 {
+		Roles: []domain.Role{domain.RoleRegionalAnalyst}}), other.ID, time.Time{}, time.Time{}); err != nil || len(rep.Municipalities) != 0 {
 		t.Errorf("other region: %+v %v", rep, err)
 	}
-	if _, err := b.svc.reports.Region(b.officer, region); !errors.Is(err, domain.ErrForbidden) {
+	if _, err := b.svc.reports.Region(b.officer, region, time.Time{}, time.Time{}); !errors.Is(err, domain.ErrForbidden) {
 		t.Errorf("municipal officer reads the region report: %v", err)
 	}
 	// Milano's own transaction reads only its own snapshot, never another tenant's.

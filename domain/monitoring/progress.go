@@ -2,6 +2,7 @@ package monitoring
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -125,15 +126,44 @@ func progressOf(def impact.Definition, as *Assignment, ms []*Measurement, start,
 	return ip
 }
 
-// Statuses counts the indicators of the tenant's active and suspended
-// agreements by status (on_track, at_risk, off_track, not_started) at now,
-// as Progress computes them; report snapshots run it in their transaction.
-func Statuses(ctx context.Context, tx Tx, now time.Time) (map[string]int, error) {
+// Tally counts indicators by progress status, overall and by the SDG goal
+// and BES domain their definitions are tagged with.
+type Tally struct {
+	ByStatus map[string]int
+	BySDG    map[string]map[string]int // goal ("3") → status → count
+	ByBES    map[string]map[string]int // BES domain → status → count
+}
+
+func (t *Tally) add(def *impact.Definition, status string) {
+	t.ByStatus[status]++
+	bump := func(m map[string]map[string]int, k string) {
+		if m[k] == nil {
+			m[k] = map[string]int{}
+		}
+		m[k][status]++
+	}
+	goals := map[string]bool{}
+	for _, target := range def.SDGTargets {
+		goal, _, _ := strings.Cut(target, ".")
+		if !goals[goal] {
+			goals[goal] = true
+			bump(t.BySDG, goal)
+		}
+	}
+	for _, d := range def.BESDomains {
+		bump(t.ByBES, d)
+	}
+}
+
+// Statuses tallies the indicators of the tenant's active and suspended
+// agreements at now, as Progress computes them; report snapshots run it in
+// their transaction.
+func Statuses(ctx context.Context, tx Tx, now time.Time) (Tally, error) {
+	out := Tally{ByStatus: map[string]int{}, BySDG: map[string]map[string]int{}, ByBES: map[string]map[string]int{}}
 	as, err := tx.Agreements().List(ctx, nil)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
-	out := map[string]int{}
 	defs := map[string]*impact.Definition{}
 	for _, a := range as {
 		if a.Status != "active" && a.Status != "suspended" {
@@ -141,21 +171,21 @@ func Statuses(ctx context.Context, tx Tx, now time.Time) (map[string]int, error)
 		}
 		ass, err := tx.Assignments().ForAgreement(ctx, a.ID)
 		if err != nil {
-			return nil, err
+			return out, err
 		}
 		for _, x := range ass {
 			def, ok := defs[x.Indicator]
 			if !ok {
 				if def, err = tx.Library().Get(ctx, x.Indicator); err != nil {
-					return nil, err
+					return out, err
 				}
 				defs[x.Indicator] = def
 			}
 			ms, err := tx.Measurements().Latest(ctx, x.ID)
 			if err != nil {
-				return nil, err
+				return out, err
 			}
-			out[string(progressOf(*def, x, ms, a.Start, now).Status)]++
+			out.add(def, string(progressOf(*def, x, ms, a.Start, now).Status))
 		}
 	}
 	return out, nil

@@ -104,30 +104,55 @@ type MunicipalityFigures struct {
 	TenantID             uuid.UUID
 	Day                  time.Time
 	CallsByStatus        map[string]int
+	Applications         int
 	ApplicationsByStatus map[string]int
 	AgreementsByStatus   map[string]int
 	BudgetCommittedCents int64
 	PaidCents            int64
+	MoneyByPolicyArea    map[string]Money
 	PilotsByStatus       map[string]int
 	IndicatorsByStatus   map[string]int
 	People               []Cell
 	PeopleTotals         map[string]*int // by vulnerability; nil when suppressed
 }
 
-// RegionReport of the latest snapshots of a region's municipalities.
-type RegionReport struct {
-	RegionID       uuid.UUID
-	Municipalities []MunicipalityFigures
-	// Region-wide sums of the non-personal figures.
+// TrendPoint sums the municipalities' snapshots of one day.
+type TrendPoint struct {
+	Day                  time.Time
+	Municipalities       int // how many had a snapshot that day
 	BudgetCommittedCents int64
 	PaidCents            int64
 	Applications         int
+	ActiveAgreements     int
 }
 
+// RegionReport of a region's municipalities over a range of days: each
+// municipality's latest snapshot in the range, region-wide sums of the
+// non-personal figures, and the trend day by day.
+type RegionReport struct {
+	RegionID             uuid.UUID
+	From, To             time.Time
+	Municipalities       []MunicipalityFigures
+	BudgetCommittedCents int64
+	PaidCents            int64
+	Applications         int
+	MoneyByPolicyArea    map[string]Money
+	IndicatorsBySDG      map[string]map[string]int
+	IndicatorsByBES      map[string]map[string]int
+	Trend                []TrendPoint
+}
+
+// MaxRangeDays is the longest range of a region report.
+const MaxRangeDays = 366
+
+// ErrInvalidRange: from after to, or longer than MaxRangeDays.
+var ErrInvalidRange = domain.Errorf(domain.KindInvalid, "invalid_range", "the range runs from a day to a later one, at most %d days", MaxRangeDays)
+
 // Region builds the report of a region for its analysts (or an operator).
-// People never appear below the disclosure thresholds, not even summed
-// over the region, so the totals cannot be used to recover a hidden cell.
-func (s *Service) Region(ctx context.Context, region uuid.UUID) (*RegionReport, error) {
+// Zero to means today, zero from 90 days before to. People never appear
+// below the disclosure thresholds, and are not summed over the region, so
+// no total can be used to recover a hidden cell.
+func (s *Service) Region(ctx context.Context, region uuid.UUID, from, to time.Time) (*RegionReport, error) {
 	p, err := domain.PrincipalFrom(ctx)
 	if err != nil {
 		return nil, err
@@ -135,30 +160,86 @@ func (s *Service) Region(ctx context.Context, region uuid.UUID) (*RegionReport, 
 	if !p.IsOperator() && !(p.TenantID == region && p.Has(domain.RoleRegionalAnalyst, domain.RoleTenantAdmin)) {
 		return nil, domain.ErrForbidden
 	}
+	if to.IsZero() {
+		to = s.now()
+	}
+	to = day(to)
+	if from.IsZero() {
+		from = to.AddDate(0, 0, -89)
+	}
+	from = day(from)
+	if from.After(to) || to.Sub(from) >= MaxRangeDays*24*time.Hour {
+		return nil, ErrInvalidRange
+	}
 	var snaps []Snapshot
 	if err := s.store.Atomic(ctx, region, func(tx Tx) error {
 		var err error
-		snaps, err = tx.Latest(ctx)
+		snaps, err = tx.Range(ctx, from, to)
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	r := &RegionReport{RegionID: region, Municipalities: []MunicipalityFigures{}}
+	r := &RegionReport{RegionID: region, From: from, To: to, Municipalities: []MunicipalityFigures{}, Trend: []TrendPoint{},
+		MoneyByPolicyArea: map[string]Money{}, IndicatorsBySDG: map[string]map[string]int{}, IndicatorsByBES: map[string]map[string]int{}}
+	latest := map[uuid.UUID]Snapshot{} // snaps come by day, so the last one wins
+	var order []uuid.UUID
 	for _, sn := range snaps {
 		if sn.TenantID == region {
 			continue
 		}
+		if _, seen := latest[sn.TenantID]; !seen {
+			order = append(order, sn.TenantID)
+		}
+		latest[sn.TenantID] = sn
+		if n := len(r.Trend); n == 0 || !r.Trend[n-1].Day.Equal(day(sn.Day)) {
+			r.Trend = append(r.Trend, TrendPoint{Day: day(sn.Day)})
+		}
+		pt := &r.Trend[len(r.Trend)-1]
+		pt.Municipalities++
+		pt.BudgetCommittedCents += sn.Figures.BudgetCommittedCents
+		pt.PaidCents += sn.Figures.PaidCents
+		pt.Applications += sn.Figures.Applications
+		pt.ActiveAgreements += sn.Figures.Agreements["active"]
+	}
+	slices.SortFunc(order, func(a, b uuid.UUID) int { return cmp.Compare(a.String(), b.String()) })
+	for _, id := range order {
+		sn := latest[id]
 		cells, totals := Suppress(sn.Figures.People)
 		r.Municipalities = append(r.Municipalities, MunicipalityFigures{
 			TenantID: sn.TenantID, Day: sn.Day,
-			CallsByStatus: sn.Figures.CallsByStatus, ApplicationsByStatus: sn.Figures.ApplicationsByStatus,
+			CallsByStatus: sn.Figures.CallsByStatus, Applications: sn.Figures.Applications, ApplicationsByStatus: sn.Figures.ApplicationsByStatus,
 			AgreementsByStatus: sn.Figures.Agreements, BudgetCommittedCents: sn.Figures.BudgetCommittedCents,
-			PaidCents: sn.Figures.PaidCents, PilotsByStatus: sn.Figures.PilotsByStatus, IndicatorsByStatus: sn.Figures.IndicatorsByStatus,
+			PaidCents: sn.Figures.PaidCents, MoneyByPolicyArea: sn.Figures.MoneyByPolicyArea,
+			PilotsByStatus: sn.Figures.PilotsByStatus, IndicatorsByStatus: sn.Figures.IndicatorsByStatus,
 			People: cells, PeopleTotals: totals,
 		})
 		r.BudgetCommittedCents += sn.Figures.BudgetCommittedCents
 		r.PaidCents += sn.Figures.PaidCents
 		r.Applications += sn.Figures.Applications
+		for area, m := range sn.Figures.MoneyByPolicyArea {
+			sum := r.MoneyByPolicyArea[area]
+			sum.CommittedCents += m.CommittedCents
+			sum.PaidCents += m.PaidCents
+			r.MoneyByPolicyArea[area] = sum
+		}
+		addNested(r.IndicatorsBySDG, sn.Figures.IndicatorsBySDG)
+		addNested(r.IndicatorsByBES, sn.Figures.IndicatorsByBES)
 	}
 	return r, nil
+}
+
+func addNested(dst, src map[string]map[string]int) {
+	for k, m := range src {
+		if dst[k] == nil {
+			dst[k] = map[string]int{}
+		}
+		for status, n := range m {
+			dst[k][status] += n
+		}
+	}
+}
+
+func day(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }

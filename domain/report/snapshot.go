@@ -28,10 +28,20 @@ type Figures struct {
 	PilotsByStatus       map[string]int `json:"pilotsByStatus"`
 	// Indicators of active and suspended agreements: on_track, at_risk,
 	// off_track, not_started.
-	IndicatorsByStatus map[string]int `json:"indicatorsByStatus"`
+	IndicatorsByStatus map[string]int            `json:"indicatorsByStatus"`
+	IndicatorsBySDG    map[string]map[string]int `json:"indicatorsBySdgGoal"`   // goal → status → count
+	IndicatorsByBES    map[string]map[string]int `json:"indicatorsByBesDomain"` // BES domain → status → count
+	// Money by the policy area of the agreement's call ("" without a call).
+	MoneyByPolicyArea map[string]Money `json:"moneyByPolicyArea"`
 	// People reached: for each indicator assignment, the people counts of its
 	// latest verified (or locked) measurement, summed by category.
 	People []PeopleCell `json:"people"`
+}
+
+// Money committed and paid.
+type Money struct {
+	CommittedCents int64 `json:"committedCents"`
+	PaidCents      int64 `json:"paidCents"`
 }
 
 // PeopleCell is an aggregate count of people (never a person).
@@ -62,9 +72,10 @@ type Tx interface {
 	Compute(ctx context.Context, now time.Time) (Figures, error)
 	// Put stores the day's snapshot, replacing an earlier one of the same day.
 	Put(ctx context.Context, s Snapshot) error
-	// Latest returns the latest snapshot of each tenant this transaction
-	// may read: its own, and for a region those of its municipalities.
-	Latest(ctx context.Context) ([]Snapshot, error)
+	// Range returns the snapshots this transaction may read (its own, and
+	// for a region those of its municipalities) taken on days
+	// from..to (inclusive), by day then tenant.
+	Range(ctx context.Context, from, to time.Time) ([]Snapshot, error)
 	// Monitoring is the same transaction seen by the monitoring use cases.
 	Monitoring() monitoring.Tx
 	Audit() audit.Log
@@ -99,13 +110,15 @@ func (s *Service) Take(ctx context.Context, tenant uuid.UUID) (*Snapshot, error)
 		if err != nil {
 			return err
 		}
-		if f.IndicatorsByStatus, err = monitoring.Statuses(ctx, tx.Monitoring(), now); err != nil {
+		tally, err := monitoring.Statuses(ctx, tx.Monitoring(), now)
+		if err != nil {
 			return err
 		}
+		f.IndicatorsByStatus, f.IndicatorsBySDG, f.IndicatorsByBES = tally.ByStatus, tally.BySDG, tally.ByBES
 		for i := range f.People {
 			f.People[i].Special = impact.IsSpecialCategory(f.People[i].Vulnerability)
 		}
-		snap := &Snapshot{TenantID: tenant, Day: time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC), Figures: f, TakenAt: now}
+		snap := &Snapshot{TenantID: tenant, Day: day(now), Figures: f, TakenAt: now}
 		if err := tx.Put(ctx, *snap); err != nil {
 			return err
 		}

@@ -1,0 +1,67 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/coprod/coprod/domain/opendata"
+	"github.com/coprod/coprod/tenants"
+)
+
+func (s *Server) registerOpenData() {
+	if s.openData == nil {
+		return
+	}
+	tags := []string{"Open data"}
+	type out[T any] struct {
+		ETag         string `header:"ETag"`
+		CacheControl string `header:"Cache-Control"`
+		Body         T
+	}
+	// resolve: a public route names a municipality that exists and is
+	// (or was) active; provisioning ones have published nothing.
+	resolve := func(ctx context.Context, ref string) (*tenants.Tenant, error) {
+		t, err := s.tenants.Resolve(ctx, ref)
+		if err == nil && t.Status == tenants.StatusProvisioning {
+			err = tenants.ErrNotFound
+		}
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return t, nil
+	}
+	huma.Register(s.api, huma.Operation{
+		OperationID: "get-360giving", Method: http.MethodGet, Path: "/v1/public/open-data/{tenant}/360giving.json", Tags: tags,
+		Summary:     "The municipality's grants as a 360Giving 1.4 package (no login)",
+		Description: "One grant per awarded contribution: each party's share of each signed agreement. Ids are stable.",
+		Errors:      []int{404},
+	}, func(ctx context.Context, in *TenantPath) (*out[opendata.GrantPackage], error) {
+		t, err := resolve(ctx, in.Tenant)
+		if err != nil {
+			return nil, err
+		}
+		p, err := s.openData.Grants(ctx, t.ID)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return &out[opendata.GrantPackage]{ETag: bodyETag(p), CacheControl: "public, max-age=300", Body: *p}, nil
+	})
+	huma.Register(s.api, huma.Operation{
+		OperationID: "get-ocds", Method: http.MethodGet, Path: "/v1/public/open-data/{tenant}/ocds.json", Tags: tags,
+		Summary:     "The municipality's calls and agreements as an OCDS 1.1 release package (no login)",
+		Description: "Calls are tenders (selective procedure, rated criteria); the agreements that followed are awards. Ids are stable.",
+		Errors:      []int{404},
+	}, func(ctx context.Context, in *TenantPath) (*out[opendata.ReleasePackage], error) {
+		t, err := resolve(ctx, in.Tenant)
+		if err != nil {
+			return nil, err
+		}
+		p, err := s.openData.Releases(ctx, t.ID)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return &out[opendata.ReleasePackage]{ETag: bodyETag(p), CacheControl: "public, max-age=300", Body: *p}, nil
+	})
+}

@@ -1,0 +1,54 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/coprod/coprod/domain/agreement"
+	"github.com/coprod/coprod/domain/call"
+	"github.com/coprod/coprod/domain/opendata"
+	"github.com/coprod/coprod/domain/organisation"
+	"github.com/coprod/coprod/tenants"
+)
+
+// OpenData adapts the store to opendata.Store: reads in the tenant's scope.
+func (s *Store) OpenData() opendata.Store { return openDataStore{s} }
+
+type openDataStore struct{ s *Store }
+
+func (o openDataStore) Atomic(ctx context.Context, tenant uuid.UUID, fn func(opendata.Tx) error) error {
+	return o.s.run(ctx, tenant, func(tx pgx.Tx) error { return fn(openDataTx{tx: tx, tenant: tenant}) })
+}
+
+type openDataTx struct {
+	tx     pgx.Tx
+	tenant uuid.UUID
+}
+
+func (t openDataTx) Funder(ctx context.Context) (opendata.Funder, error) {
+	f := opendata.Funder{ID: t.tenant}
+	err := t.tx.QueryRow(ctx, `SELECT slug, name, COALESCE(istat_code, '') FROM tenants WHERE id = $1`, t.tenant).Scan(&f.Slug, &f.Name, &f.ISTAT)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return f, tenants.ErrNotFound
+	}
+	return f, err
+}
+
+func (t openDataTx) Calls(ctx context.Context) ([]*call.Call, error) {
+	rows, err := t.tx.Query(ctx, `SELECT `+callColumns+` FROM calls WHERE tenant_id = $1 AND status <> 'draft' ORDER BY id`, t.tenant)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*call.Call, error) { return scanCall(row) })
+}
+
+func (t openDataTx) Agreements(ctx context.Context) ([]*agreement.Agreement, error) {
+	return agreementRepo{&agreementTx{tx: t.tx, tenant: t.tenant}}.List(ctx, nil)
+}
+
+func (t openDataTx) Organisation(ctx context.Context, id uuid.UUID) (*organisation.Organisation, error) {
+	return orgRepo{t.tx}.Get(ctx, id)
+}

@@ -153,6 +153,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	s.registerCodesign()
 	s.registerNotifications()
 	s.registerReports()
+	s.registerReportPage()
 	s.registerOpenData()
 	if d.JobsDashboard != nil {
 		mux.Handle("/admin/jobs/", s.operatorOnly(d.JobsDashboard))

@@ -179,6 +179,10 @@ func (s *Service) Region(ctx context.Context, region uuid.UUID, from, to time.Ti
 	}); err != nil {
 		return nil, err
 	}
+	// By day, then tenant: the trend and "latest in range" rely on it.
+	slices.SortStableFunc(snaps, func(a, b Snapshot) int {
+		return cmp.Or(a.Day.Compare(b.Day), cmp.Compare(a.TenantID.String(), b.TenantID.String()))
+	})
 	r := &RegionReport{RegionID: region, From: from, To: to, Municipalities: []MunicipalityFigures{}, Trend: []TrendPoint{},
 		MoneyByPolicyArea: map[string]Money{}, IndicatorsBySDG: map[string]map[string]int{}, IndicatorsByBES: map[string]map[string]int{}}
 	latest := map[uuid.UUID]Snapshot{} // snaps come by day, so the last one wins

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/csv"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,13 +76,49 @@ func (f *snapshotsFake) Put(context.Context, report.Snapshot) error     { return
 func (f *snapshotsFake) Audit() audit.Log                               { return nil }
 func (f *snapshotsFake) Publish(context.Context, ...domain.Event) error { return nil }
 func (f *snapshotsFake) Monitoring() monitoring.Tx                      { return nil }
-func (f *snapshotsFake) Range(_ context.Context, from, to time.Time) ([]report.Snapshot, error) {
+func (f *snapshotsFake) inRange(from, to time.Time) []report.Snapshot {
 	var out []report.Snapshot
 	for _, s := range f.snaps {
 		if !s.Day.Before(from) && !s.Day.After(to) {
 			out = append(out, s)
 		}
 	}
+	return out
+}
+
+func (f *snapshotsFake) Latest(_ context.Context, from, to time.Time) ([]report.Snapshot, error) {
+	latest := map[uuid.UUID]report.Snapshot{}
+	var out []report.Snapshot
+	for _, s := range f.inRange(from, to) {
+		if old, ok := latest[s.TenantID]; !ok || s.Day.After(old.Day) {
+			latest[s.TenantID] = s
+		}
+	}
+	for _, s := range latest {
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func (f *snapshotsFake) Trend(_ context.Context, from, to time.Time) ([]report.TrendPoint, error) {
+	byDay := map[time.Time]*report.TrendPoint{}
+	var out []report.TrendPoint
+	for _, s := range f.inRange(from, to) {
+		p := byDay[s.Day]
+		if p == nil {
+			p = &report.TrendPoint{Day: s.Day}
+			byDay[s.Day] = p
+		}
+		p.Municipalities++
+		p.BudgetCommittedCents += s.Figures.BudgetCommittedCents
+		p.PaidCents += s.Figures.PaidCents
+		p.Applications += s.Figures.Applications
+		p.ActiveAgreements += s.Figures.Agreements["active"]
+	}
+	for _, p := range byDay {
+		out = append(out, *p)
+	}
+	slices.SortFunc(out, func(a, b report.TrendPoint) int { return a.Day.Compare(b.Day) })
 	return out, nil
 }
 

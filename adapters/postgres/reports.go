@@ -128,15 +128,43 @@ func (t *reportTx) Put(ctx context.Context, s report.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.tx.Exec(ctx, `INSERT INTO report_snapshots (tenant_id, day, figures, taken_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (tenant_id, day) DO UPDATE SET figures = EXCLUDED.figures, taken_at = EXCLUDED.taken_at`,
-		s.TenantID, s.Day, b, s.TakenAt)
+	f := s.Figures
+	_, err = t.tx.Exec(ctx, `INSERT INTO report_snapshots (tenant_id, day, figures, taken_at, budget_committed_cents, paid_cents, applications, active_agreements)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (tenant_id, day) DO UPDATE SET figures = EXCLUDED.figures, taken_at = EXCLUDED.taken_at,
+			budget_committed_cents = EXCLUDED.budget_committed_cents, paid_cents = EXCLUDED.paid_cents,
+			applications = EXCLUDED.applications, active_agreements = EXCLUDED.active_agreements`,
+		s.TenantID, s.Day, b, s.TakenAt, f.BudgetCommittedCents, f.PaidCents, f.Applications, f.Agreements["active"])
 	return translate(err)
 }
 
-func (t *reportTx) Range(ctx context.Context, from, to time.Time) ([]report.Snapshot, error) {
-	return t.snapshots(ctx, `SELECT tenant_id, day, figures, taken_at FROM report_snapshots
-		WHERE day BETWEEN $1 AND $2 ORDER BY day, tenant_id`, from, to)
+func (t *reportTx) Latest(ctx context.Context, from, to time.Time) ([]report.Snapshot, error) {
+	// JIT compiling costs more than this query of 1,500 index probes takes
+	// (measured: ~190 ms against ~25 ms).
+	if _, err := t.tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+		return nil, err
+	}
+	// One index probe per tenant of the registry that may have snapshots
+	// here (the tenant and, for a region, its municipalities; row-level
+	// security still decides what is read): the documents of other days are
+	// never touched.
+	return t.snapshots(ctx, `SELECT s.tenant_id, s.day, s.figures, s.taken_at
+		FROM tenants t CROSS JOIN LATERAL (SELECT tenant_id, day, figures, taken_at FROM report_snapshots r
+			WHERE r.tenant_id = t.id AND r.day BETWEEN $1 AND $2 ORDER BY r.day DESC LIMIT 1) s
+		WHERE t.id = $3 OR t.region_id = $3 ORDER BY s.tenant_id`, from, to, t.tenant)
+}
+
+func (t *reportTx) Trend(ctx context.Context, from, to time.Time) ([]report.TrendPoint, error) {
+	rows, err := t.tx.Query(ctx, `SELECT day, count(*), sum(budget_committed_cents), sum(paid_cents), sum(applications), sum(active_agreements)
+		FROM report_snapshots WHERE day BETWEEN $1 AND $2 AND tenant_id <> $3 GROUP BY day ORDER BY day`, from, to, t.tenant)
+	if err != nil {
+		return nil, err
+	}
+	var out []report.TrendPoint
+	var p report.TrendPoint
+	_, err = pgx.ForEachRow(rows, []any{&p.Day, &p.Municipalities, &p.BudgetCommittedCents, &p.PaidCents, &p.Applications, &p.ActiveAgreements},
+		func() error { out = append(out, p); return nil })
+	return out, err
 }
 
 func (t *reportTx) snapshots(ctx context.Context, q string, args ...any) ([]report.Snapshot, error) {

@@ -172,20 +172,23 @@ func (s *Service) Region(ctx context.Context, region uuid.UUID, from, to time.Ti
 		return nil, ErrInvalidRange
 	}
 	var snaps []Snapshot
+	var trend []TrendPoint
 	if err := s.store.Atomic(ctx, region, func(tx Tx) error {
 		var err error
-		snaps, err = tx.Range(ctx, from, to)
+		if snaps, err = tx.Latest(ctx, from, to); err != nil {
+			return err
+		}
+		trend, err = tx.Trend(ctx, from, to)
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	// By day, then tenant: the trend and "latest in range" rely on it.
-	slices.SortStableFunc(snaps, func(a, b Snapshot) int {
-		return cmp.Or(a.Day.Compare(b.Day), cmp.Compare(a.TenantID.String(), b.TenantID.String()))
-	})
-	r := &RegionReport{RegionID: region, From: from, To: to, Municipalities: []MunicipalityFigures{}, Trend: []TrendPoint{},
+	if trend == nil {
+		trend = []TrendPoint{}
+	}
+	r := &RegionReport{RegionID: region, From: from, To: to, Municipalities: []MunicipalityFigures{}, Trend: trend,
 		MoneyByPolicyArea: map[string]Money{}, IndicatorsBySDG: map[string]map[string]int{}, IndicatorsByBES: map[string]map[string]int{}}
-	latest := map[uuid.UUID]Snapshot{} // snaps come by day, so the last one wins
+	latest := map[uuid.UUID]Snapshot{}
 	var order []uuid.UUID
 	for _, sn := range snaps {
 		if sn.TenantID == region {
@@ -194,16 +197,9 @@ func (s *Service) Region(ctx context.Context, region uuid.UUID, from, to time.Ti
 		if _, seen := latest[sn.TenantID]; !seen {
 			order = append(order, sn.TenantID)
 		}
-		latest[sn.TenantID] = sn
-		if n := len(r.Trend); n == 0 || !r.Trend[n-1].Day.Equal(day(sn.Day)) {
-			r.Trend = append(r.Trend, TrendPoint{Day: day(sn.Day)})
+		if old, seen := latest[sn.TenantID]; !seen || sn.Day.After(old.Day) {
+			latest[sn.TenantID] = sn
 		}
-		pt := &r.Trend[len(r.Trend)-1]
-		pt.Municipalities++
-		pt.BudgetCommittedCents += sn.Figures.BudgetCommittedCents
-		pt.PaidCents += sn.Figures.PaidCents
-		pt.Applications += sn.Figures.Applications
-		pt.ActiveAgreements += sn.Figures.Agreements["active"]
 	}
 	slices.SortFunc(order, func(a, b uuid.UUID) int { return cmp.Compare(a.String(), b.String()) })
 	for _, id := range order {

@@ -72,10 +72,13 @@ type Tx interface {
 	Compute(ctx context.Context, now time.Time) (Figures, error)
 	// Put stores the day's snapshot, replacing an earlier one of the same day.
 	Put(ctx context.Context, s Snapshot) error
-	// Range returns the snapshots this transaction may read (its own, and
-	// for a region those of its municipalities) taken on days
-	// from..to (inclusive), by day then tenant.
-	Range(ctx context.Context, from, to time.Time) ([]Snapshot, error)
+	// Latest returns, of each tenant this transaction may read (its own,
+	// and for a region those of its municipalities), the latest snapshot
+	// taken on days from..to (inclusive).
+	Latest(ctx context.Context, from, to time.Time) ([]Snapshot, error)
+	// Trend sums, day by day, the snapshots of days from..to of the
+	// tenants this transaction may read, except the tenant itself.
+	Trend(ctx context.Context, from, to time.Time) ([]TrendPoint, error)
 	// Monitoring is the same transaction seen by the monitoring use cases.
 	Monitoring() monitoring.Tx
 	Audit() audit.Log

@@ -48,6 +48,28 @@ func (s *Server) registerOpenData() {
 		}
 		return &out[opendata.GrantPackage]{ETag: bodyETag(p), CacheControl: "public, max-age=300", Body: *p}, nil
 	})
+	if s.activeTenants != nil {
+		huma.Register(s.api, huma.Operation{
+			OperationID: "get-360giving-national", Method: http.MethodGet, Path: "/v1/public/open-data/360giving.json", Tags: tags,
+			Summary:     "The grants of every municipality as one 360Giving package, streamed (no login)",
+			Description: "Written municipality by municipality; a response cut short ends without its closing brackets.",
+			Responses: map[string]*huma.Response{"200": {Description: "360Giving package", Content: map[string]*huma.MediaType{
+				"application/json": {Schema: &huma.Schema{Type: "object"}}}}},
+		}, func(ctx context.Context, _ *struct{}) (*huma.StreamResponse, error) {
+			ids, err := s.activeTenants(ctx)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return &huma.StreamResponse{Body: func(hc huma.Context) {
+				hc.SetHeader("Content-Type", "application/json")
+				hc.SetHeader("Cache-Control", "public, max-age=3600")
+				n, err := s.openData.WriteGrants(hc.Context(), hc.BodyWriter(), ids)
+				if err != nil {
+					s.log.ErrorContext(ctx, "national 360Giving export cut short", "grants", n, "error", err)
+				}
+			}}, nil
+		})
+	}
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-ocds", Method: http.MethodGet, Path: "/v1/public/open-data/{tenant}/ocds.json", Tags: tags,
 		Summary:     "The municipality's calls and agreements as an OCDS 1.1 release package (no login)",

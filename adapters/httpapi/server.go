@@ -74,6 +74,8 @@ type Deps struct {
 	Reminders  *reminder.Service
 	Reports    *report.Service
 	OpenData   *opendata.Service
+	// ActiveTenants lists the active tenants (the national open-data export).
+	ActiveTenants func(context.Context) ([]uuid.UUID, error)
 	// JobsDashboard (River UI) is mounted at /admin/jobs/ for platform operators only.
 	JobsDashboard http.Handler
 	OIDC          OIDC
@@ -84,30 +86,31 @@ type Deps struct {
 
 // Server holds the API's dependencies.
 type Server struct {
-	cfg          Config
-	tenants      *tenants.Service
-	app          *app.Service
-	ids          *identity.Service
-	orgs         *organisation.Service
-	calls        *call.Service
-	apps         *application.Service
-	committee    *committee.Service
-	transparency *call.Transparency
-	notices      *call.NoticeBoard
-	agreements   *agreement.Service
-	pilots       *pilot.Service
-	monitoring   *monitoring.Service
-	codesign     *codesign.Service
-	notify       *notify.Service
-	reminders    *reminder.Service
-	reports      *report.Service
-	openData     *opendata.Service
-	oidc         OIDC
-	ready        func(context.Context) error
-	auth         []Authenticator
-	log          *slog.Logger
-	api          huma.API
-	mux          *http.ServeMux
+	cfg           Config
+	tenants       *tenants.Service
+	app           *app.Service
+	ids           *identity.Service
+	orgs          *organisation.Service
+	calls         *call.Service
+	apps          *application.Service
+	committee     *committee.Service
+	transparency  *call.Transparency
+	notices       *call.NoticeBoard
+	agreements    *agreement.Service
+	pilots        *pilot.Service
+	monitoring    *monitoring.Service
+	codesign      *codesign.Service
+	notify        *notify.Service
+	reminders     *reminder.Service
+	reports       *report.Service
+	openData      *opendata.Service
+	activeTenants func(context.Context) ([]uuid.UUID, error)
+	oidc          OIDC
+	ready         func(context.Context) error
+	auth          []Authenticator
+	log           *slog.Logger
+	api           huma.API
+	mux           *http.ServeMux
 }
 
 func init() {
@@ -123,7 +126,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	if cfg.SessionMaxAge == 0 {
 		cfg.SessionMaxAge = 12 * time.Hour
 	}
-	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, monitoring: d.Monitoring, codesign: d.Codesign, notify: d.Notify, reminders: d.Reminders, reports: d.Reports, openData: d.OpenData, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
+	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, monitoring: d.Monitoring, codesign: d.Codesign, notify: d.Notify, reminders: d.Reminders, reports: d.Reports, openData: d.OpenData, activeTenants: d.ActiveTenants, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."

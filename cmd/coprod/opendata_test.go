@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -143,6 +144,32 @@ func TestOpenDataValidatesAgainstStandards(t *testing.T) {
 	again, _ := svc.Releases(t.Context(), b.milan)
 	if ab, _ := json.Marshal(again); !bytes.Equal(ab, rb) {
 		t.Errorf("a second export differs:\n%s\n%s", rb, ab)
+	}
+	// The national export streams every tenant's grants as one valid package.
+	var region uuid.UUID
+	if err := b.db.App.QueryRow(t.Context(), `SELECT id FROM tenants WHERE slug = 'regione-lombardia'`).Scan(&region); err != nil {
+		t.Fatal(err)
+	}
+	var national bytes.Buffer
+	if n, err := svc.WriteGrants(t.Context(), &national, []uuid.UUID{region, b.milan}); err != nil || n != 1 {
+		t.Fatalf("national export: %d grants, %v", n, err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(national.Bytes()))
+	if err != nil {
+		t.Fatalf("national export is not JSON: %v\n%s", err, national.String())
+	}
+	if err := gs.Validate(doc); err != nil {
+		t.Errorf("national export invalid: %v", err)
+	}
+	// Cut short (the client went away): the JSON stays unterminated.
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	var cut bytes.Buffer
+	if _, err := svc.WriteGrants(cancelled, &cut, []uuid.UUID{b.milan}); err == nil {
+		t.Error("a cancelled export reported success")
+	}
+	if json.Valid(cut.Bytes()) {
+		t.Errorf("a cut export is valid JSON: %q", cut.String())
 	}
 	// Another municipality publishes nothing of Milano's.
 	if other, err := svc.Grants(t.Context(), uuid.New()); err == nil {

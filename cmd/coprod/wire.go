@@ -147,6 +147,7 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 		Reminders:     s.reminders,
 		Reports:       s.reports,
 		OpenData:      opendata.NewService(store.OpenData(), opendata.Config{BaseURL: cfg.PublicURL}, nil),
+		ActiveTenants: func(ctx context.Context) ([]uuid.UUID, error) { return activeTenants(ctx, s.tenants) },
 	}
 	_, s.handler = httpapi.New(httpapi.Config{Version: version, PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, SessionMaxAge: cfg.SessionAbsolute}, s.deps)
 	return s, nil

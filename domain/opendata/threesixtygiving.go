@@ -1,7 +1,11 @@
 package opendata
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"strings"
 
 	"github.com/google/uuid"
@@ -57,12 +61,16 @@ func (s *Service) Grants(ctx context.Context, tenant uuid.UUID) (*GrantPackage, 
 	if err != nil {
 		return nil, err
 	}
+	return &GrantPackage{Version: "1.4", Grants: s.grantsOf(f)}, nil
+}
+
+func (s *Service) grantsOf(f *facts) []Grant {
 	titles := map[uuid.UUID]string{}
 	for _, c := range f.calls {
 		titles[c.ID] = c.Title
 	}
 	funder := GrantOrg{ID: s.funderID(f.funder), Name: f.funder.Name}
-	out := &GrantPackage{Version: "1.4", Grants: []Grant{}}
+	out := []Grant{}
 	for _, a := range f.agrees {
 		for _, p := range a.Parties {
 			if p.BudgetShareCents <= 0 {
@@ -84,8 +92,47 @@ func (s *Service) Grants(ctx context.Context, tenant uuid.UUID) (*GrantPackage, 
 				g.GrantProgramme = []Programme{{Code: a.CallID.String(), Title: titles[a.CallID]}}
 				g.FromOpenCall = "Yes"
 			}
-			out.Grants = append(out.Grants, g)
+			out = append(out, g)
 		}
 	}
-	return out, nil
+	return out
+}
+
+// WriteGrants streams one 360Giving package of the grants of many tenants
+// (the national export): each tenant is read in its own transaction and
+// written out before the next, so memory holds one tenant at a time. An
+// error mid-way leaves the JSON unterminated, so no reader mistakes a
+// partial export for a whole one.
+func (s *Service) WriteGrants(ctx context.Context, w io.Writer, tenants []uuid.UUID) (int, error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if _, err := bw.WriteString(`{"version":"1.4","grants":[`); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, t := range tenants {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		f, err := s.read(ctx, t)
+		if err != nil {
+			return n, fmt.Errorf("tenant %s: %w", t, err)
+		}
+		for _, g := range s.grantsOf(f) {
+			if n > 0 {
+				_ = bw.WriteByte(',')
+			}
+			b, err := json.Marshal(g)
+			if err != nil {
+				return n, err
+			}
+			if _, err := bw.Write(b); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	if _, err := bw.WriteString("]}\n"); err != nil {
+		return n, err
+	}
+	return n, bw.Flush()
 }

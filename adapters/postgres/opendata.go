@@ -49,6 +49,19 @@ func (t openDataTx) Agreements(ctx context.Context) ([]*agreement.Agreement, err
 	return agreementRepo{&agreementTx{tx: t.tx, tenant: t.tenant}}.List(ctx, nil)
 }
 
-func (t openDataTx) Organisation(ctx context.Context, id uuid.UUID) (*organisation.Organisation, error) {
-	return orgRepo{t.tx}.Get(ctx, id)
+func (t openDataTx) Organisations(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*organisation.Organisation, error) {
+	rows, err := t.tx.Query(ctx, `SELECT `+orgColumns+` FROM organisations WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]*organisation.Organisation, len(ids))
+	for rows.Next() {
+		o, err := scanOrg(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out[o.ID] = o
+	}
+	return out, rows.Err()
 }

@@ -34,7 +34,8 @@ type Tx interface {
 	Calls(ctx context.Context) ([]*call.Call, error)
 	// Agreements returns the tenant's agreements that were signed.
 	Agreements(ctx context.Context) ([]*agreement.Agreement, error)
-	Organisation(ctx context.Context, id uuid.UUID) (*organisation.Organisation, error)
+	// Organisations returns the organisations of the ids (one read for all).
+	Organisations(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*organisation.Organisation, error)
 }
 
 // Store runs a read in a tenant's scope.
@@ -103,19 +104,29 @@ func (s *Service) read(ctx context.Context, tenant uuid.UUID) (*facts, error) {
 		if err != nil {
 			return err
 		}
+		seen := map[uuid.UUID]bool{}
+		var ids []uuid.UUID
 		for _, a := range all {
 			if !awarded[a.Status] {
 				continue
 			}
 			f.agrees = append(f.agrees, a)
 			for _, p := range a.Parties {
-				if f.orgs[p.OrganisationID] == nil {
-					o, err := tx.Organisation(ctx, p.OrganisationID)
-					if err != nil {
-						return err
-					}
-					f.orgs[p.OrganisationID] = o
+				if !seen[p.OrganisationID] {
+					seen[p.OrganisationID] = true
+					ids = append(ids, p.OrganisationID)
 				}
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		if f.orgs, err = tx.Organisations(ctx, ids); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if f.orgs[id] == nil {
+				return fmt.Errorf("opendata: organisation %s of an agreement not found", id)
 			}
 		}
 		return nil

@@ -1,0 +1,79 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/coprod/coprod/adapters/httpapi"
+	"github.com/coprod/coprod/domain/agreement"
+	"github.com/coprod/coprod/domain/call"
+	"github.com/coprod/coprod/domain/opendata"
+	"github.com/coprod/coprod/domain/organisation"
+)
+
+// openDataFake stands for the postgres reads (tested with the schemas in
+// cmd/coprod): every tenant has one signed agreement with one organisation.
+type openDataFake struct{ org *organisation.Organisation }
+
+func (f openDataFake) Atomic(_ context.Context, tenant uuid.UUID, fn func(opendata.Tx) error) error {
+	return fn(openDataFakeTx{f, tenant})
+}
+
+type openDataFakeTx struct {
+	openDataFake
+	tenant uuid.UUID
+}
+
+func (t openDataFakeTx) Funder(context.Context) (opendata.Funder, error) {
+	return opendata.Funder{ID: t.tenant, Slug: "x", Name: "Comune", ISTAT: "015146"}, nil
+}
+func (t openDataFakeTx) Calls(context.Context) ([]*call.Call, error) { return nil, nil }
+func (t openDataFakeTx) Agreements(context.Context) ([]*agreement.Agreement, error) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	return []*agreement.Agreement{{TenantID: t.tenant, ID: uuid.NewSHA1(t.tenant, []byte("a")), Title: "Convenzione", Status: "active",
+		Start: at, End: at.AddDate(2, 0, 0), OfficerSignedAt: at, UpdatedAt: at, Budget: agreement.Budget{PublicCents: 100},
+		Parties: []agreement.Party{{OrganisationID: t.org.ID, Role: "lead", BudgetShareCents: 100}}}}, nil
+}
+func (t openDataFakeTx) Organisations(context.Context, []uuid.UUID) (map[uuid.UUID]*organisation.Organisation, error) {
+	return map[uuid.UUID]*organisation.Organisation{t.org.ID: t.org}, nil
+}
+
+func TestOpenDataRoutes(t *testing.T) {
+	t.Parallel()
+	fake := openDataFake{org: &organisation.Organisation{ID: uuid.New(), FiscalCode: "04123456784", LegalName: "Coop"}}
+	var tenants []uuid.UUID
+	b := setup(t, func(d *httpapi.Deps) {
+		d.OpenData = opendata.NewService(fake, opendata.Config{}, nil)
+		d.ActiveTenants = func(context.Context) ([]uuid.UUID, error) { return tenants, nil }
+	})
+	// Public: no token. Stable: the same ETag twice.
+	r := b.call(t, "GET", "/v1/public/open-data/milano/360giving.json", "", "", 200)
+	grants := r.body["grants"].([]any)
+	if len(grants) != 1 || r.header.Get("ETag") == "" || r.header.Get("Cache-Control") == "" {
+		t.Fatalf("360Giving: %v %s", r.header, r.raw)
+	}
+	if again := b.call(t, "GET", "/v1/public/open-data/milano/360giving.json", "", "", 200); again.header.Get("ETag") != r.header.Get("ETag") {
+		t.Error("the ETag changed without a change")
+	}
+	if o := b.call(t, "GET", "/v1/public/open-data/milano/ocds.json", "", "", 200); len(o.body["releases"].([]any)) != 1 {
+		t.Errorf("OCDS: %s", o.raw)
+	}
+	problem(t, b.do(t, "GET", "/v1/public/open-data/atlantide/360giving.json", "", ""), 404, "tenant_not_found")
+	// A municipality still being set up has published nothing.
+	b.call(t, "POST", "/v1/tenants", opToken, `{"slug":"bergamo","name":"Bergamo","kind":"municipality","istatCode":"016024","region":"regione-lombardia"}`, 201)
+	problem(t, b.do(t, "GET", "/v1/public/open-data/bergamo/ocds.json", "", ""), 404, "tenant_not_found")
+	// The national export: every active tenant's grants in one package.
+	tenants = []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
+	n := b.call(t, "GET", "/v1/public/open-data/360giving.json", "", "", 200)
+	var pkg struct {
+		Version string            `json:"version"`
+		Grants  []json.RawMessage `json:"grants"`
+	}
+	if err := json.Unmarshal([]byte(n.raw), &pkg); err != nil || pkg.Version != "1.4" || len(pkg.Grants) != 3 {
+		t.Errorf("national export (%v): %s", err, n.raw)
+	}
+}

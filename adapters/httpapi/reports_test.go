@@ -76,6 +76,12 @@ func (f *snapshotsFake) Put(context.Context, report.Snapshot) error     { return
 func (f *snapshotsFake) Audit() audit.Log                               { return nil }
 func (f *snapshotsFake) Publish(context.Context, ...domain.Event) error { return nil }
 func (f *snapshotsFake) Monitoring() monitoring.Tx                      { return nil }
+func (f *snapshotsFake) SumDay(context.Context, time.Time) (report.TrendPoint, error) {
+	return report.TrendPoint{}, nil
+}
+func (f *snapshotsFake) PutTrend(context.Context, report.TrendPoint, time.Time) error { return nil }
+func (f *snapshotsFake) Region(context.Context) (uuid.UUID, error)                    { return uuid.Nil, nil }
+
 func (f *snapshotsFake) inRange(from, to time.Time) []report.Snapshot {
 	var out []report.Snapshot
 	for _, s := range f.snaps {

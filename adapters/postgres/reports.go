@@ -155,8 +155,8 @@ func (t *reportTx) Latest(ctx context.Context, from, to time.Time) ([]report.Sna
 }
 
 func (t *reportTx) Trend(ctx context.Context, from, to time.Time) ([]report.TrendPoint, error) {
-	rows, err := t.tx.Query(ctx, `SELECT day, count(*), sum(budget_committed_cents), sum(paid_cents), sum(applications), sum(active_agreements)
-		FROM report_snapshots WHERE day BETWEEN $1 AND $2 AND tenant_id <> $3 GROUP BY day ORDER BY day`, from, to, t.tenant)
+	rows, err := t.tx.Query(ctx, `SELECT day, municipalities, budget_committed_cents, paid_cents, applications, active_agreements
+		FROM region_trend WHERE tenant_id = $1 AND day BETWEEN $2 AND $3 AND municipalities > 0 ORDER BY day`, t.tenant, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -165,6 +165,39 @@ func (t *reportTx) Trend(ctx context.Context, from, to time.Time) ([]report.Tren
 	_, err = pgx.ForEachRow(rows, []any{&p.Day, &p.Municipalities, &p.BudgetCommittedCents, &p.PaidCents, &p.Applications, &p.ActiveAgreements},
 		func() error { out = append(out, p); return nil })
 	return out, err
+}
+
+func (t *reportTx) SumDay(ctx context.Context, day time.Time) (report.TrendPoint, error) {
+	p := report.TrendPoint{Day: day}
+	// Serialise the sums of one region and day until commit: a sum that
+	// started before another snapshot committed never overwrites a later one.
+	if _, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('region_trend:' || $1::text || ':' || $2::date, 0))`, t.tenant, day); err != nil {
+		return p, err
+	}
+	err := t.tx.QueryRow(ctx, `SELECT count(*), COALESCE(sum(budget_committed_cents), 0), COALESCE(sum(paid_cents), 0),
+			COALESCE(sum(applications), 0), COALESCE(sum(active_agreements), 0)
+		FROM report_snapshots WHERE day = $1 AND tenant_id <> $2`, day, t.tenant).
+		Scan(&p.Municipalities, &p.BudgetCommittedCents, &p.PaidCents, &p.Applications, &p.ActiveAgreements)
+	return p, err
+}
+
+func (t *reportTx) PutTrend(ctx context.Context, p report.TrendPoint, at time.Time) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO region_trend (tenant_id, day, municipalities, budget_committed_cents, paid_cents, applications, active_agreements, computed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (tenant_id, day) DO UPDATE SET municipalities = EXCLUDED.municipalities, budget_committed_cents = EXCLUDED.budget_committed_cents,
+			paid_cents = EXCLUDED.paid_cents, applications = EXCLUDED.applications, active_agreements = EXCLUDED.active_agreements,
+			computed_at = EXCLUDED.computed_at`,
+		t.tenant, p.Day, p.Municipalities, p.BudgetCommittedCents, p.PaidCents, p.Applications, p.ActiveAgreements, at)
+	return translate(err)
+}
+
+func (t *reportTx) Region(ctx context.Context) (uuid.UUID, error) {
+	var region *uuid.UUID
+	err := t.tx.QueryRow(ctx, `SELECT region_id FROM tenants WHERE id = $1`, t.tenant).Scan(&region)
+	if err != nil || region == nil {
+		return uuid.Nil, err
+	}
+	return *region, nil
 }
 
 func (t *reportTx) snapshots(ctx context.Context, q string, args ...any) ([]report.Snapshot, error) {

@@ -554,9 +554,10 @@ func TestSnapshotsAndRegionReport(t *testing.T) {
 	}
 	analyst := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "ana", TenantID: region, Roles: []domain.Role{domain.RoleRegionalAnalyst}})
 	var rep *report.RegionReport
-	eventually(t, 30*time.Second, "the snapshot job", func() bool {
+	// The snapshot job, then the region's aggregate job it queued.
+	eventually(t, 30*time.Second, "the snapshot and aggregate jobs", func() bool {
 		rep, err = b.svc.reports.Region(analyst, region, time.Time{}, time.Time{})
-		return err == nil && len(rep.Municipalities) == 1
+		return err == nil && len(rep.Municipalities) == 1 && len(rep.Trend) == 1
 	})
 	mf := rep.Municipalities[0]
 	if mf.TenantID != b.milan || mf.CallsByStatus["published"] != 1 || mf.AgreementsByStatus["active"] != 1 || mf.BudgetCommittedCents != 100 {

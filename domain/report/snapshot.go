@@ -76,14 +76,29 @@ type Tx interface {
 	// and for a region those of its municipalities), the latest snapshot
 	// taken on days from..to (inclusive).
 	Latest(ctx context.Context, from, to time.Time) ([]Snapshot, error)
-	// Trend sums, day by day, the snapshots of days from..to of the
-	// tenants this transaction may read, except the tenant itself.
+	// Trend returns the region's kept day-by-day sums for days from..to.
 	Trend(ctx context.Context, from, to time.Time) ([]TrendPoint, error)
+	// SumDay sums the snapshots of one day of the tenants this transaction
+	// may read, except the tenant itself (a region: its municipalities).
+	SumDay(ctx context.Context, day time.Time) (TrendPoint, error)
+	// PutTrend keeps a day's sums (replacing them).
+	PutTrend(ctx context.Context, p TrendPoint, at time.Time) error
+	// Region is the region of the tenant (uuid.Nil for a region).
+	Region(ctx context.Context) (uuid.UUID, error)
 	// Monitoring is the same transaction seen by the monitoring use cases.
 	Monitoring() monitoring.Tx
 	Audit() audit.Log
 	Publish(ctx context.Context, events ...domain.Event) error
 }
+
+// RegionStale says a municipality's snapshot of a day changed, so its
+// region's sums of that day are recomputed (the aggregate job).
+type RegionStale struct {
+	RegionID uuid.UUID
+	Day      time.Time
+}
+
+func (RegionStale) EventKind() string { return "report.region_stale" }
 
 // Requested asks for a snapshot to be taken now (the on-demand job).
 type Requested struct{ TenantID uuid.UUID }
@@ -125,10 +140,31 @@ func (s *Service) Take(ctx context.Context, tenant uuid.UUID) (*Snapshot, error)
 		if err := tx.Put(ctx, *snap); err != nil {
 			return err
 		}
+		region, err := tx.Region(ctx)
+		if err != nil {
+			return err
+		}
+		if region != uuid.Nil {
+			if err := tx.Publish(ctx, RegionStale{RegionID: region, Day: snap.Day}); err != nil {
+				return err
+			}
+		}
 		out = snap
 		return nil
 	})
 	return out, err
+}
+
+// AggregateRegion recomputes a region's sums of one day from its
+// municipalities' snapshots (run by the aggregate job).
+func (s *Service) AggregateRegion(ctx context.Context, region uuid.UUID, d time.Time) error {
+	return s.store.Atomic(ctx, region, func(tx Tx) error {
+		p, err := tx.SumDay(ctx, day(d))
+		if err != nil {
+			return err
+		}
+		return tx.PutTrend(ctx, p, s.now())
+	})
 }
 
 // Request asks for a snapshot now (officer, tenant admin or operator); the

@@ -80,7 +80,10 @@ func (f *snapshotsFake) SumDay(context.Context, time.Time) (report.TrendPoint, e
 	return report.TrendPoint{}, nil
 }
 func (f *snapshotsFake) PutTrend(context.Context, report.TrendPoint, time.Time) error { return nil }
-func (f *snapshotsFake) Region(context.Context) (uuid.UUID, error)                    { return uuid.Nil, nil }
+func (f *snapshotsFake) Previous(context.Context, time.Time) (*report.Snapshot, error) {
+	return nil, nil
+}
+func (f *snapshotsFake) Region(context.Context) (uuid.UUID, error) { return uuid.Nil, nil }
 
 func (f *snapshotsFake) inRange(from, to time.Time) []report.Snapshot {
 	var out []report.Snapshot

@@ -191,6 +191,15 @@ func (t *reportTx) PutTrend(ctx context.Context, p report.TrendPoint, at time.Ti
 	return translate(err)
 }
 
+func (t *reportTx) Previous(ctx context.Context, day time.Time) (*report.Snapshot, error) {
+	snaps, err := t.snapshots(ctx, `SELECT tenant_id, day, figures, taken_at FROM report_snapshots
+		WHERE tenant_id = $1 AND day < $2 ORDER BY day DESC LIMIT 1`, t.tenant, day)
+	if err != nil || len(snaps) == 0 {
+		return nil, err
+	}
+	return &snaps[0], nil
+}
+
 func (t *reportTx) Region(ctx context.Context) (uuid.UUID, error) {
 	var region *uuid.UUID
 	err := t.tx.QueryRow(ctx, `SELECT region_id FROM tenants WHERE id = $1`, t.tenant).Scan(&region)

@@ -602,6 +602,17 @@ func TestSnapshotsAndRegionReport(t *testing.T) {
 	if tot, ok := mf.PeopleTotals["addiction"]; !ok || tot != nil {
 		t.Errorf("addiction total of 8 (art. 9, under 10) not hidden: %v", tot)
 	}
+	// The snapshot keeps its hidden pattern for the next day's.
+	var hidden []string
+	err = pgx.BeginFunc(t.Context(), b.db.App, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(t.Context(), `SELECT set_config('app.tenant_id', $1, true)`, b.milan.String()); err != nil {
+			return err
+		}
+		return tx.QueryRow(t.Context(), `SELECT ARRAY(SELECT jsonb_array_elements_text(figures->'hidden')) FROM report_snapshots`).Scan(&hidden)
+	})
+	if want := []string{"addiction|45-54|male", "elderly_alone|65-74|female", "elderly_alone|75+|female"}; err != nil || strings.Join(hidden, ",") != strings.Join(want, ",") {
+		t.Errorf("hidden pattern %v (%v), want %v", hidden, err, want)
+	}
 	// Another region sees nothing of Milano; Milano's officer may not read a region's report.
 	if rep, err := b.svc.reports.Region(domain.WithPrincipal(t.Context(), domain.Principal{Subject: "x", TenantID: other.ID,
 		Roles: []domain.Role{domain.RoleRegionalAnalyst}}), other.ID, time.Time{}, time.Time{}); err != nil || len(rep.Municipalities) != 0 {

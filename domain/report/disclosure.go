@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"context"
+	"maps"
 	"slices"
 	"time"
 
@@ -37,6 +38,19 @@ type Cell struct {
 // the threshold is hidden whole. Cells come out in a stable order so the
 // same pattern holds across periods for the same input.
 func Suppress(cells []PeopleCell) (out []Cell, totals map[string]*int) {
+	return SuppressSticky(cells, nil)
+}
+
+// CellKey names a category of people across periods.
+func CellKey(vulnerability, ageBand, gender string) string {
+	return vulnerability + "|" + ageBand + "|" + gender
+}
+
+// SuppressSticky is Suppress where the categories in hideAlso (hidden in an
+// earlier period) are hidden again whatever their count, so that the same
+// pattern holds across periods and a change between two periods cannot
+// reveal a hidden count.
+func SuppressSticky(cells []PeopleCell, hideAlso map[string]bool) (out []Cell, totals map[string]*int) {
 	sorted := slices.Clone(cells)
 	slices.SortFunc(sorted, func(a, b PeopleCell) int {
 		return cmp.Or(cmp.Compare(a.Vulnerability, b.Vulnerability), cmp.Compare(a.AgeBand, b.AgeBand), cmp.Compare(a.Gender, b.Gender))
@@ -58,7 +72,7 @@ func Suppress(cells []PeopleCell) (out []Cell, totals map[string]*int) {
 		total, nHidden := 0, 0
 		for i, c := range group {
 			total += c.Count
-			if c.Count > 0 && c.Count < threshold(c) {
+			if c.Count > 0 && (c.Count < threshold(c) || hideAlso[CellKey(c.Vulnerability, c.AgeBand, c.Gender)]) {
 				hidden[start+i] = true
 				nHidden++
 			}
@@ -204,7 +218,7 @@ func (s *Service) Region(ctx context.Context, region uuid.UUID, from, to time.Ti
 	slices.SortFunc(order, func(a, b uuid.UUID) int { return cmp.Compare(a.String(), b.String()) })
 	for _, id := range order {
 		sn := latest[id]
-		cells, totals := Suppress(sn.Figures.People)
+		cells, totals := SuppressSticky(sn.Figures.People, keySet(sn.Figures.Hidden))
 		r.Municipalities = append(r.Municipalities, MunicipalityFigures{
 			TenantID: sn.TenantID, Day: sn.Day,
 			CallsByStatus: sn.Figures.CallsByStatus, Applications: sn.Figures.Applications, ApplicationsByStatus: sn.Figures.ApplicationsByStatus,
@@ -226,6 +240,27 @@ func (s *Service) Region(ctx context.Context, region uuid.UUID, from, to time.Ti
 		addNested(r.IndicatorsByBES, sn.Figures.IndicatorsByBES)
 	}
 	return r, nil
+}
+
+// CarryHidden is the hidden pattern of a new period: the categories hidden
+// before, and those disclosure control hides now given them, sorted.
+func CarryHidden(before []string, people []PeopleCell) []string {
+	sticky := keySet(before)
+	cells, _ := SuppressSticky(people, sticky)
+	for _, c := range cells {
+		if c.Suppressed {
+			sticky[CellKey(c.Vulnerability, c.AgeBand, c.Gender)] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(sticky))
+}
+
+func keySet(keys []string) map[string]bool {
+	out := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		out[k] = true
+	}
+	return out
 }
 
 func addNested(dst, src map[string]map[string]int) {

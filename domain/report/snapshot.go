@@ -36,6 +36,10 @@ type Figures struct {
 	// People reached: for each indicator assignment, the people counts of its
 	// latest verified (or locked) measurement, summed by category.
 	People []PeopleCell `json:"people"`
+	// Hidden are the categories (CellKey) disclosure control hides in this
+	// snapshot: those hidden now and in any earlier snapshot, so a category
+	// once hidden stays hidden (the same pattern across periods).
+	Hidden []string `json:"hidden,omitempty"`
 }
 
 // Money committed and paid.
@@ -83,6 +87,8 @@ type Tx interface {
 	SumDay(ctx context.Context, day time.Time) (TrendPoint, error)
 	// PutTrend keeps a day's sums (replacing them).
 	PutTrend(ctx context.Context, p TrendPoint, at time.Time) error
+	// Previous is the tenant's latest snapshot of a day before day, or nil.
+	Previous(ctx context.Context, day time.Time) (*Snapshot, error)
 	// Region is the region of the tenant (uuid.Nil for a region).
 	Region(ctx context.Context) (uuid.UUID, error)
 	// Monitoring is the same transaction seen by the monitoring use cases.
@@ -136,6 +142,15 @@ func (s *Service) Take(ctx context.Context, tenant uuid.UUID) (*Snapshot, error)
 		for i := range f.People {
 			f.People[i].Special = impact.IsSpecialCategory(f.People[i].Vulnerability)
 		}
+		prev, err := tx.Previous(ctx, day(now))
+		if err != nil {
+			return err
+		}
+		var before []string
+		if prev != nil {
+			before = prev.Figures.Hidden
+		}
+		f.Hidden = CarryHidden(before, f.People)
 		snap := &Snapshot{TenantID: tenant, Day: day(now), Figures: f, TakenAt: now}
 		if err := tx.Put(ctx, *snap); err != nil {
 			return err

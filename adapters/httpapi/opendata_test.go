@@ -38,6 +38,9 @@ func (t openDataFakeTx) Agreements(context.Context) ([]*agreement.Agreement, err
 		Start: at, End: at.AddDate(2, 0, 0), OfficerSignedAt: at, UpdatedAt: at, Budget: agreement.Budget{PublicCents: 100},
 		Parties: []agreement.Party{{OrganisationID: t.org.ID, Role: "lead", BudgetShareCents: 100}}}}, nil
 }
+func (t openDataFakeTx) Rankings(context.Context) (map[uuid.UUID][]call.PublicRankEntry, error) {
+	return nil, nil
+}
 func (t openDataFakeTx) Organisations(context.Context, []uuid.UUID) (map[uuid.UUID]*organisation.Organisation, error) {
 	return map[uuid.UUID]*organisation.Organisation{t.org.ID: t.org}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/coprod/coprod/domain/application"
 	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/codesign"
+	"github.com/coprod/coprod/domain/opendata"
 	"github.com/coprod/coprod/domain/committee"
 	"github.com/coprod/coprod/domain/evaluation"
 	"github.com/coprod/coprod/domain/identity"
@@ -168,6 +169,17 @@ func TestEvaluationAndRanking(t *testing.T) {
 	pc, err := public.Get(t.Context(), c.ID)
 	if err != nil || pc.Status != call.StatusRanked || len(pc.Ranking) != 3 || pc.Ranking[0].LeadOrganisation != "Gamma" || pc.Ranking[0].Score != 87 || pc.Ranking[2].Admitted {
 		t.Errorf("public ranking: %+v %v", pc.Ranking, err)
+	}
+
+	// Open data: the ranked applicants are the tender's tenderers, the two
+	// admitted ones awards (admission to the co-design table).
+	rel, err := opendata.NewService(store.OpenData(), opendata.Config{}, nil).Releases(t.Context(), milan)
+	if err != nil || len(rel.Releases) != 1 {
+		t.Fatalf("OCDS: %+v %v", rel, err)
+	}
+	if r := rel.Releases[0]; r.Tender.NumberOfTenderers != 3 || len(r.Awards) != 2 || r.Awards[0].Suppliers[0].Name != "Gamma" ||
+		r.Awards[0].ID != "admission-"+appIDs[2].String() || len(r.Parties) != 4 {
+		t.Errorf("OCDS release of the ranked call: %+v", r)
 	}
 
 	// The co-design table: the two admitted organisations (Gamma, Alfa), not Beta.

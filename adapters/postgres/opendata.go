@@ -49,6 +49,27 @@ func (t openDataTx) Agreements(ctx context.Context) ([]*agreement.Agreement, err
 	return agreementRepo{&agreementTx{tx: t.tx, tenant: t.tenant}}.List(ctx, nil)
 }
 
+func (t openDataTx) Rankings(ctx context.Context) (map[uuid.UUID][]call.PublicRankEntry, error) {
+	rows, err := t.tx.Query(ctx, `SELECT r.call_id, r.position, r.application_id, o.legal_name, o.fiscal_code, r.score_bp, r.admitted
+		FROM ranking_entries r JOIN applications a ON a.tenant_id = r.tenant_id AND a.id = r.application_id
+		JOIN organisations o ON o.id = a.lead_org_id
+		JOIN calls c ON c.tenant_id = r.tenant_id AND c.id = r.call_id AND c.status IN ('ranked', 'concluded')
+		WHERE r.tenant_id = $1 ORDER BY r.call_id, r.position`, t.tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := map[uuid.UUID][]call.PublicRankEntry{}
+	var id uuid.UUID
+	var bp int64
+	var e call.PublicRankEntry
+	_, err = pgx.ForEachRow(rows, []any{&id, &e.Position, &e.ApplicationID, &e.LeadOrganisation, &e.LeadFiscalCode, &bp, &e.Admitted}, func() error {
+		e.Score = float64(bp) / 100
+		out[id] = append(out[id], e)
+		return nil
+	})
+	return out, err
+}
+
 func (t openDataTx) Organisations(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*organisation.Organisation, error) {
 	rows, err := t.tx.Query(ctx, `SELECT `+orgColumns+` FROM organisations WHERE id = ANY($1)`, ids)
 	if err != nil {

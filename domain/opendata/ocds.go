@@ -2,6 +2,7 @@ package opendata
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,17 +72,19 @@ type Value struct {
 
 // Tender is the call.
 type Tender struct {
-	ID                       string `json:"id"`
-	Title                    string `json:"title"`
-	Description              string `json:"description,omitempty"`
-	Status                   string `json:"status"`
-	ProcurementMethod        string `json:"procurementMethod"`
-	ProcurementMethodDetails string `json:"procurementMethodDetails"`
-	MainProcurementCategory  string `json:"mainProcurementCategory"`
-	AwardCriteria            string `json:"awardCriteria"`
-	Value                    *Value `json:"value,omitempty"`
-	TenderPeriod             *Span  `json:"tenderPeriod,omitempty"`
-	EnquiryPeriod            *Span  `json:"enquiryPeriod,omitempty"`
+	ID                       string   `json:"id"`
+	Title                    string   `json:"title"`
+	Description              string   `json:"description,omitempty"`
+	Status                   string   `json:"status"`
+	ProcurementMethod        string   `json:"procurementMethod"`
+	ProcurementMethodDetails string   `json:"procurementMethodDetails"`
+	MainProcurementCategory  string   `json:"mainProcurementCategory"`
+	AwardCriteria            string   `json:"awardCriteria"`
+	NumberOfTenderers        int      `json:"numberOfTenderers,omitempty"`
+	Tenderers                []OrgRef `json:"tenderers,omitempty"`
+	Value                    *Value   `json:"value,omitempty"`
+	TenderPeriod             *Span    `json:"tenderPeriod,omitempty"`
+	EnquiryPeriod            *Span    `json:"enquiryPeriod,omitempty"`
 }
 
 // Span of time.
@@ -150,6 +153,21 @@ func (s *Service) Releases(ctx context.Context, tenant uuid.UUID) (*ReleasePacka
 			MainProcurementCategory: "services", AwardCriteria: "ratedCriteria",
 			Value:        &Value{Amount: euros(c.Budget.PublicCents), Currency: "EUR"},
 			TenderPeriod: &Span{StartDate: date(c.PublicationAt), EndDate: date(c.SubmissionDeadline)}}
+		// The published ranking: every ranked applicant is a tenderer; each
+		// admitted one an award (admission to the co-design table).
+		for _, e := range f.ranks[c.ID] {
+			ref := OrgRef{ID: "IT-CF-" + e.LeadFiscalCode, Name: e.LeadOrganisation}
+			r.Tender.Tenderers = append(r.Tender.Tenderers, ref)
+			if !slices.ContainsFunc(r.Parties, func(p Party) bool { return p.ID == ref.ID }) {
+				r.Parties = append(r.Parties, Party{ID: ref.ID, Name: ref.Name, Roles: []string{"tenderer"},
+					Identifier: &Identifier{Scheme: "IT-CF", ID: e.LeadFiscalCode, LegalName: e.LeadOrganisation}})
+			}
+			if e.Admitted {
+				r.Awards = append(r.Awards, Award{ID: "admission-" + e.ApplicationID.String(), Title: "Ammissione al tavolo di co-progettazione",
+					Status: "active", Suppliers: []OrgRef{ref}})
+			}
+		}
+		r.Tender.NumberOfTenderers = len(r.Tender.Tenderers)
 		if !c.QuestionsDeadline.IsZero() {
 			r.Tender.EnquiryPeriod = &Span{StartDate: date(c.PublicationAt), EndDate: date(c.QuestionsDeadline)}
 		}

@@ -34,6 +34,8 @@ type Tx interface {
 	Calls(ctx context.Context) ([]*call.Call, error)
 	// Agreements returns the tenant's agreements that were signed.
 	Agreements(ctx context.Context) ([]*agreement.Agreement, error)
+	// Rankings returns the published ranking of each ranked call.
+	Rankings(ctx context.Context) (map[uuid.UUID][]call.PublicRankEntry, error)
 	// Organisations returns the organisations of the ids (one read for all).
 	Organisations(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*organisation.Organisation, error)
 }
@@ -88,6 +90,7 @@ type facts struct {
 	calls  []*call.Call
 	agrees []*agreement.Agreement
 	orgs   map[uuid.UUID]*organisation.Organisation
+	ranks  map[uuid.UUID][]call.PublicRankEntry
 }
 
 func (s *Service) read(ctx context.Context, tenant uuid.UUID) (*facts, error) {
@@ -98,6 +101,9 @@ func (s *Service) read(ctx context.Context, tenant uuid.UUID) (*facts, error) {
 			return err
 		}
 		if f.calls, err = tx.Calls(ctx); err != nil {
+			return err
+		}
+		if f.ranks, err = tx.Rankings(ctx); err != nil {
 			return err
 		}
 		all, err := tx.Agreements(ctx)

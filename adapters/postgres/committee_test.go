@@ -14,10 +14,10 @@ import (
 	"github.com/coprod/coprod/domain/application"
 	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/codesign"
-	"github.com/coprod/coprod/domain/opendata"
 	"github.com/coprod/coprod/domain/committee"
 	"github.com/coprod/coprod/domain/evaluation"
 	"github.com/coprod/coprod/domain/identity"
+	"github.com/coprod/coprod/domain/opendata"
 	"github.com/coprod/coprod/domain/organisation"
 )
 

@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"context"
+	"io"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
 
 	"github.com/coprod/coprod/domain/opendata"
 	"github.com/coprod/coprod/tenants"
@@ -49,26 +51,30 @@ func (s *Server) registerOpenData() {
 		return &out[opendata.GrantPackage]{ETag: bodyETag(p), CacheControl: "public, max-age=300", Body: *p}, nil
 	})
 	if s.activeTenants != nil {
-		huma.Register(s.api, huma.Operation{
-			OperationID: "get-360giving-national", Method: http.MethodGet, Path: "/v1/public/open-data/360giving.json", Tags: tags,
-			Summary:     "The grants of every municipality as one 360Giving package, streamed (no login)",
-			Description: "Written municipality by municipality; a response cut short ends without its closing brackets.",
-			Responses: map[string]*huma.Response{"200": {Description: "360Giving package", Content: map[string]*huma.MediaType{
-				"application/json": {Schema: &huma.Schema{Type: "object"}}}}},
-		}, func(ctx context.Context, _ *struct{}) (*huma.StreamResponse, error) {
-			ids, err := s.activeTenants(ctx)
-			if err != nil {
-				return nil, s.problem(ctx, err)
-			}
-			return &huma.StreamResponse{Body: func(hc huma.Context) {
-				hc.SetHeader("Content-Type", "application/json")
-				hc.SetHeader("Cache-Control", "public, max-age=3600")
-				n, err := s.openData.WriteGrants(hc.Context(), hc.BodyWriter(), ids)
+		national := func(id, path, summary string, write func(context.Context, io.Writer, []uuid.UUID) (int, error)) {
+			huma.Register(s.api, huma.Operation{
+				OperationID: id, Method: http.MethodGet, Path: path, Tags: tags, Summary: summary,
+				Description: "Written municipality by municipality; a response cut short ends without its closing brackets.",
+				Responses: map[string]*huma.Response{"200": {Description: "the package", Content: map[string]*huma.MediaType{
+					"application/json": {Schema: &huma.Schema{Type: "object"}}}}},
+			}, func(ctx context.Context, _ *struct{}) (*huma.StreamResponse, error) {
+				ids, err := s.activeTenants(ctx)
 				if err != nil {
-					s.log.ErrorContext(ctx, "national 360Giving export cut short", "grants", n, "error", err)
+					return nil, s.problem(ctx, err)
 				}
-			}}, nil
-		})
+				return &huma.StreamResponse{Body: func(hc huma.Context) {
+					hc.SetHeader("Content-Type", "application/json")
+					hc.SetHeader("Cache-Control", "public, max-age=3600")
+					if n, err := write(hc.Context(), hc.BodyWriter(), ids); err != nil {
+						s.log.ErrorContext(ctx, "national open-data export cut short", "operation", id, "items", n, "error", err)
+					}
+				}}, nil
+			})
+		}
+		national("get-360giving-national", "/v1/public/open-data/360giving.json",
+			"The grants of every municipality as one 360Giving package, streamed (no login)", s.openData.WriteGrants)
+		national("get-ocds-national", "/v1/public/open-data/ocds.json",
+			"The calls and agreements of every municipality as one OCDS release package, streamed (no login)", s.openData.WriteReleases)
 	}
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-ocds", Method: http.MethodGet, Path: "/v1/public/open-data/{tenant}/ocds.json", Tags: tags,

@@ -79,4 +79,12 @@ func TestOpenDataRoutes(t *testing.T) {
 	if err := json.Unmarshal([]byte(n.raw), &pkg); err != nil || pkg.Version != "1.4" || len(pkg.Grants) != 3 {
 		t.Errorf("national export (%v): %s", err, n.raw)
 	}
+	o := b.call(t, "GET", "/v1/public/open-data/ocds.json", "", "", 200)
+	var rel struct {
+		Version  string            `json:"version"`
+		Releases []json.RawMessage `json:"releases"`
+	}
+	if err := json.Unmarshal([]byte(o.raw), &rel); err != nil || rel.Version != "1.1" || len(rel.Releases) != 3 {
+		t.Errorf("national OCDS export (%v): %s", err, o.raw)
+	}
 }

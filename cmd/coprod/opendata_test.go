@@ -161,6 +161,15 @@ func TestOpenDataValidatesAgainstStandards(t *testing.T) {
 	if err := gs.Validate(doc); err != nil {
 		t.Errorf("national export invalid: %v", err)
 	}
+	var nationalOCDS bytes.Buffer
+	if n, err := svc.WriteReleases(t.Context(), &nationalOCDS, []uuid.UUID{region, b.milan}); err != nil || n != 1 {
+		t.Fatalf("national OCDS export: %d releases, %v", n, err)
+	}
+	if doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(nationalOCDS.Bytes())); err != nil {
+		t.Errorf("national OCDS export is not JSON: %v", err)
+	} else if err := rs.Validate(doc); err != nil {
+		t.Errorf("national OCDS export invalid: %v\n%s", err, nationalOCDS.String())
+	}
 	// Cut short (the client went away): the JSON stays unterminated.
 	cancelled, cancel := context.WithCancel(t.Context())
 	cancel()

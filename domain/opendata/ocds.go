@@ -1,7 +1,11 @@
 package opendata
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -133,6 +137,60 @@ func (s *Service) Releases(ctx context.Context, tenant uuid.UUID) (*ReleasePacka
 	if err != nil {
 		return nil, err
 	}
+	out := &ReleasePackage{URI: s.cfg.BaseURL + "/v1/public/open-data/" + f.funder.Slug + "/ocds.json", Version: "1.1",
+		PublishedDate: date(f.modified(s.now())), Publisher: Publisher{Name: s.cfg.Publisher},
+		License: "https://creativecommons.org/licenses/by/4.0/", Releases: s.releasesOf(f)}
+	return out, nil
+}
+
+// WriteReleases streams one OCDS release package of many tenants (the
+// national export), one tenant in memory at a time, like WriteGrants.
+func (s *Service) WriteReleases(ctx context.Context, w io.Writer, tenants []uuid.UUID) (int, error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	head, err := json.Marshal(struct {
+		URI           string    `json:"uri"`
+		Version       string    `json:"version"`
+		PublishedDate string    `json:"publishedDate"`
+		Publisher     Publisher `json:"publisher"`
+		License       string    `json:"license"`
+	}{s.cfg.BaseURL + "/v1/public/open-data/ocds.json", "1.1", date(s.now()), Publisher{Name: s.cfg.Publisher}, "https://creativecommons.org/licenses/by/4.0/"})
+	if err != nil {
+		return 0, err
+	}
+	_, _ = bw.Write(head[:len(head)-1])
+	if _, err := bw.WriteString(`,"releases":[`); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, t := range tenants {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		f, err := s.read(ctx, t)
+		if err != nil {
+			return n, fmt.Errorf("tenant %s: %w", t, err)
+		}
+		for _, r := range s.releasesOf(f) {
+			if n > 0 {
+				_ = bw.WriteByte(',')
+			}
+			b, err := json.Marshal(r)
+			if err != nil {
+				return n, err
+			}
+			if _, err := bw.Write(b); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	if _, err := bw.WriteString("]}\n"); err != nil {
+		return n, err
+	}
+	return n, bw.Flush()
+}
+
+func (s *Service) releasesOf(f *facts) []Release {
 	buyer := Party{ID: s.funderID(f.funder), Name: f.funder.Name, Roles: []string{"buyer", "procuringEntity"}}
 	byCall := map[uuid.UUID][]*agreement.Agreement{}
 	var loose []*agreement.Agreement
@@ -143,9 +201,7 @@ func (s *Service) Releases(ctx context.Context, tenant uuid.UUID) (*ReleasePacka
 			byCall[a.CallID] = append(byCall[a.CallID], a)
 		}
 	}
-	out := &ReleasePackage{URI: s.cfg.BaseURL + "/v1/public/open-data/" + f.funder.Slug + "/ocds.json", Version: "1.1",
-		PublishedDate: date(f.modified(s.now())), Publisher: Publisher{Name: s.cfg.Publisher},
-		License: "https://creativecommons.org/licenses/by/4.0/", Releases: []Release{}}
+	out := &ReleasePackage{Releases: []Release{}}
 	for _, c := range f.calls {
 		r := s.release(c.ID, c.UpdatedAt, buyer, byCall[c.ID], f)
 		r.Tender = &Tender{ID: c.ID.String(), Title: c.Title, Description: c.Summary, Status: tenderStatus(c.Status),
@@ -182,7 +238,7 @@ func (s *Service) Releases(ctx context.Context, tenant uuid.UUID) (*ReleasePacka
 		r.Tag = []string{"award"}
 		out.Releases = append(out.Releases, r)
 	}
-	return out, nil
+	return out.Releases
 }
 
 func (s *Service) release(process uuid.UUID, updated time.Time, buyer Party, agrees []*agreement.Agreement, f *facts) Release {

@@ -1,10 +1,8 @@
 package opendata
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -146,7 +144,6 @@ func (s *Service) Releases(ctx context.Context, tenant uuid.UUID) (*ReleasePacka
 // WriteReleases streams one OCDS release package of many tenants (the
 // national export), one tenant in memory at a time, like WriteGrants.
 func (s *Service) WriteReleases(ctx context.Context, w io.Writer, tenants []uuid.UUID) (int, error) {
-	bw := bufio.NewWriterSize(w, 64<<10)
 	head, err := json.Marshal(struct {
 		URI           string    `json:"uri"`
 		Version       string    `json:"version"`
@@ -157,37 +154,7 @@ func (s *Service) WriteReleases(ctx context.Context, w io.Writer, tenants []uuid
 	if err != nil {
 		return 0, err
 	}
-	_, _ = bw.Write(head[:len(head)-1])
-	if _, err := bw.WriteString(`,"releases":[`); err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, t := range tenants {
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-		f, err := s.read(ctx, t)
-		if err != nil {
-			return n, fmt.Errorf("tenant %s: %w", t, err)
-		}
-		for _, r := range s.releasesOf(f) {
-			if n > 0 {
-				_ = bw.WriteByte(',')
-			}
-			b, err := json.Marshal(r)
-			if err != nil {
-				return n, err
-			}
-			if _, err := bw.Write(b); err != nil {
-				return n, err
-			}
-			n++
-		}
-	}
-	if _, err := bw.WriteString("]}\n"); err != nil {
-		return n, err
-	}
-	return n, bw.Flush()
+	return stream(ctx, s, w, string(head[:len(head)-1])+`,"releases":[`, tenants, s.releasesOf)
 }
 
 func (s *Service) releasesOf(f *facts) []Release {

@@ -6,8 +6,11 @@
 package opendata
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"time"
 
@@ -160,6 +163,44 @@ func (f *facts) modified(fallback time.Time) time.Time {
 		return fallback
 	}
 	return t
+}
+
+// stream writes head, then the items of each tenant in turn as one JSON
+// array, then "]}": one tenant's facts in memory at a time, through a 64 KiB
+// buffer. An error mid-way leaves the JSON unterminated, so no reader
+// mistakes a partial export for a whole one.
+func stream[T any](ctx context.Context, s *Service, w io.Writer, head string, tenants []uuid.UUID, items func(*facts) []T) (int, error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if _, err := bw.WriteString(head); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, t := range tenants {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		f, err := s.read(ctx, t)
+		if err != nil {
+			return n, fmt.Errorf("tenant %s: %w", t, err)
+		}
+		for _, it := range items(f) {
+			if n > 0 {
+				_ = bw.WriteByte(',')
+			}
+			b, err := json.Marshal(it)
+			if err != nil {
+				return n, err
+			}
+			if _, err := bw.Write(b); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	if _, err := bw.WriteString("]}\n"); err != nil {
+		return n, err
+	}
+	return n, bw.Flush()
 }
 
 // orgID is the org-id.guide identifier of an organisation: its Italian

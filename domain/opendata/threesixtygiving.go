@@ -1,10 +1,7 @@
 package opendata
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"strings"
 
@@ -104,35 +101,5 @@ func (s *Service) grantsOf(f *facts) []Grant {
 // error mid-way leaves the JSON unterminated, so no reader mistakes a
 // partial export for a whole one.
 func (s *Service) WriteGrants(ctx context.Context, w io.Writer, tenants []uuid.UUID) (int, error) {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	if _, err := bw.WriteString(`{"version":"1.4","grants":[`); err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, t := range tenants {
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-		f, err := s.read(ctx, t)
-		if err != nil {
-			return n, fmt.Errorf("tenant %s: %w", t, err)
-		}
-		for _, g := range s.grantsOf(f) {
-			if n > 0 {
-				_ = bw.WriteByte(',')
-			}
-			b, err := json.Marshal(g)
-			if err != nil {
-				return n, err
-			}
-			if _, err := bw.Write(b); err != nil {
-				return n, err
-			}
-			n++
-		}
-	}
-	if _, err := bw.WriteString("]}\n"); err != nil {
-		return n, err
-	}
-	return n, bw.Flush()
+	return stream(ctx, s, w, `{"version":"1.4","grants":[`, tenants, s.grantsOf)
 }

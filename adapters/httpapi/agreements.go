@@ -196,11 +196,7 @@ func (s *Server) registerAgreements() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		res := &struct{ Body []AgreementIO }{Body: []AgreementIO{}}
-		for _, a := range items {
-			res.Body = append(res.Body, agreementOut(a))
-		}
-		return res, nil
+		return &struct{ Body []AgreementIO }{Body: listOf(items, agreementOut)}, nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-agreement", Method: http.MethodGet, Path: "/v1/tenants/{tenant}/agreements/{agreement}", Tags: tags, Security: bearer,
@@ -339,11 +335,7 @@ func (s *Server) registerAgreements() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		res := &struct{ Body []DeliverableIO }{Body: []DeliverableIO{}}
-		for _, d := range ds {
-			res.Body = append(res.Body, deliverableOut(d))
-		}
-		return res, nil
+		return &struct{ Body []DeliverableIO }{Body: listOf(ds, deliverableOut)}, nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "move-deliverable", Method: http.MethodPost, Path: "/v1/tenants/{tenant}/deliverables/{deliverable}/status", Tags: tags,
@@ -406,11 +398,7 @@ func (s *Server) registerAgreements() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		res := &struct{ Body []PilotIO }{Body: []PilotIO{}}
-		for _, p := range ps {
-			res.Body = append(res.Body, pilotOut(p))
-		}
-		return res, nil
+		return &struct{ Body []PilotIO }{Body: listOf(ps, pilotOut)}, nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-pilot", Method: http.MethodGet, Path: "/v1/tenants/{tenant}/pilots/{pilot}", Tags: ptags,

@@ -149,11 +149,7 @@ func (s *Server) registerMonitoring() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &struct{ Body []IndicatorIO }{Body: []IndicatorIO{}}
-		for _, d := range defs {
-			out.Body = append(out.Body, indicatorOut(d))
-		}
-		return out, nil
+		return &struct{ Body []IndicatorIO }{Body: listOf(defs, indicatorOut)}, nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "define-indicator", Method: http.MethodPost, Path: "/v1/tenants/{tenant}/indicators", Tags: tags, Security: bearer,
@@ -282,11 +278,7 @@ func (s *Server) registerMonitoring() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &struct{ Body []MeasurementIO }{Body: []MeasurementIO{}}
-		for _, m := range ms {
-			out.Body = append(out.Body, measurementOut(m))
-		}
-		return out, nil
+		return &struct{ Body []MeasurementIO }{Body: listOf(ms, measurementOut)}, nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "decide-measurement", Method: http.MethodPost, Path: "/v1/tenants/{tenant}/measurements/{measurement}/decision", Tags: tags,
@@ -365,11 +357,7 @@ func (s *Server) registerMonitoring() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &struct{ Body []PaymentIO }{Body: []PaymentIO{}}
-		for _, p := range ps {
-			out.Body = append(out.Body, paymentOut(p))
-		}
-		return out, nil
+		return &struct{ Body []PaymentIO }{Body: listOf(ps, paymentOut)}, nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "move-payment", Method: http.MethodPost, Path: "/v1/tenants/{tenant}/payments/{payment}/status", Tags: tags,

@@ -128,11 +128,7 @@ func (s *Server) registerReports() {
 		Errors:  []int{401, 403, 404, 422},
 		Responses: map[string]*huma.Response{"200": {Description: "CSV", Content: map[string]*huma.MediaType{
 			"text/csv": {Schema: &huma.Schema{Type: "string"}}}}},
-	}, func(ctx context.Context, in *RegionReportInput) (*struct {
-		ContentType        string `header:"Content-Type"`
-		ContentDisposition string `header:"Content-Disposition"`
-		Body               []byte
-	}, error) {
+	}, func(ctx context.Context, in *RegionReportInput) (*fileOutput, error) {
 		r, err := s.regionReport(ctx, in)
 		if err != nil {
 			return nil, err
@@ -141,13 +137,16 @@ func (s *Server) registerReports() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		return &struct {
-			ContentType        string `header:"Content-Type"`
-			ContentDisposition string `header:"Content-Disposition"`
-			Body               []byte
-		}{"text/csv; charset=utf-8", fmt.Sprintf(`attachment; filename="region-report-%s-%s.csv"`,
+		return &fileOutput{"text/csv; charset=utf-8", fmt.Sprintf(`attachment; filename="region-report-%s-%s.csv"`,
 			r.From.Format(time.DateOnly), r.To.Format(time.DateOnly)), b}, nil
 	})
+}
+
+// fileOutput is a download: raw bytes with their type and file name.
+type fileOutput struct {
+	ContentType        string `header:"Content-Type"`
+	ContentDisposition string `header:"Content-Disposition"`
+	Body               []byte
 }
 
 func regionReportOut(r *report.RegionReport) RegionReportIO {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -217,7 +216,7 @@ func (s *Service) release(process uuid.UUID, updated time.Time, buyer Party, agr
 	}
 	r := Release{OCID: s.cfg.OCIDPrefix + "-" + process.String(), Date: date(latest), InitiationType: "tender", Language: "it",
 		Parties: []Party{buyer}, Buyer: OrgRef{ID: buyer.ID, Name: buyer.Name}}
-	r.ID = r.OCID + "-" + strings.NewReplacer(":", "", "-", "").Replace(latest.Format("20060102T150405Z"))
+	r.ID = r.OCID + "-" + latest.Format("20060102T150405Z")
 	seen := map[uuid.UUID]bool{}
 	for _, a := range agrees {
 		aw := Award{ID: a.ID.String(), Title: a.Title, Status: awardStatus(a.Status), Date: date(a.OfficerSignedAt),

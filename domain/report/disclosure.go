@@ -202,22 +202,12 @@ func (s *Service) Region(ctx context.Context, region uuid.UUID, from, to time.Ti
 	}
 	r := &RegionReport{RegionID: region, From: from, To: to, Municipalities: []MunicipalityFigures{}, Trend: trend,
 		MoneyByPolicyArea: map[string]Money{}, IndicatorsBySDG: map[string]map[string]int{}, IndicatorsByBES: map[string]map[string]int{}}
-	latest := map[uuid.UUID]Snapshot{}
-	var order []uuid.UUID
+	// Latest gives one snapshot per tenant; sorted for a stable report.
+	slices.SortFunc(snaps, func(a, b Snapshot) int { return cmp.Compare(a.TenantID.String(), b.TenantID.String()) })
 	for _, sn := range snaps {
 		if sn.TenantID == region {
 			continue
 		}
-		if _, seen := latest[sn.TenantID]; !seen {
-			order = append(order, sn.TenantID)
-		}
-		if old, seen := latest[sn.TenantID]; !seen || sn.Day.After(old.Day) {
-			latest[sn.TenantID] = sn
-		}
-	}
-	slices.SortFunc(order, func(a, b uuid.UUID) int { return cmp.Compare(a.String(), b.String()) })
-	for _, id := range order {
-		sn := latest[id]
 		cells, totals := SuppressSticky(sn.Figures.People, keySet(sn.Figures.Hidden))
 		r.Municipalities = append(r.Municipalities, MunicipalityFigures{
 			TenantID: sn.TenantID, Day: sn.Day,

@@ -108,7 +108,7 @@ func (s *Server) registerReportPage() {
 		CSP         string `header:"Content-Security-Policy"`
 		Body        []byte
 	}, error) {
-		r, err := s.regionReport(ctx, &in.RegionReportInput)
+		r, region, err := s.regionReport(ctx, &in.RegionReportInput)
 		if err != nil {
 			return nil, err
 		}
@@ -118,10 +118,6 @@ func (s *Server) registerReportPage() {
 			if strings.HasPrefix(strings.ToLower(strings.TrimSpace(in.AcceptLanguage)), "en") {
 				lang = "en"
 			}
-		}
-		region, err := s.tenants.Resolve(ctx, r.RegionID.String())
-		if err != nil {
-			return nil, s.problem(ctx, err)
 		}
 		d := buildPage(r, lang, region.Name)
 		// Names of the municipalities shown in the chart.

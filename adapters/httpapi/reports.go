@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/coprod/coprod/domain/report"
+	"github.com/coprod/coprod/tenants"
 )
 
 // MunicipalityReportIO is what a region sees of one municipality.
@@ -67,10 +68,10 @@ type RegionReportInput struct {
 	To   string `query:"to" format:"date" doc:"Last day (default: today)"`
 }
 
-func (s *Server) regionReport(ctx context.Context, in *RegionReportInput) (*report.RegionReport, error) {
+func (s *Server) regionReport(ctx context.Context, in *RegionReportInput) (*report.RegionReport, *tenants.Tenant, error) {
 	t, err := s.enter(ctx, in.Tenant)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var from, to time.Time
 	for _, d := range []struct {
@@ -82,14 +83,14 @@ func (s *Server) regionReport(ctx context.Context, in *RegionReportInput) (*repo
 			continue
 		}
 		if *d.dst, err = time.Parse(time.DateOnly, d.raw); err != nil {
-			return nil, s.problem(ctx, report.ErrInvalidRange.WithField(d.field))
+			return nil, nil, s.problem(ctx, report.ErrInvalidRange.WithField(d.field))
 		}
 	}
 	r, err := s.reports.Region(ctx, t.ID, from, to)
 	if err != nil {
-		return nil, s.problem(ctx, err)
+		return nil, nil, s.problem(ctx, err)
 	}
-	return r, nil
+	return r, t, nil
 }
 
 func (s *Server) registerReports() {
@@ -116,7 +117,7 @@ func (s *Server) registerReports() {
 		Summary: "A region's report of its municipalities over a range of days, with statistical disclosure control (regional analyst)",
 		Errors:  []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *RegionReportInput) (*struct{ Body RegionReportIO }, error) {
-		r, err := s.regionReport(ctx, in)
+		r, _, err := s.regionReport(ctx, in)
 		if err != nil {
 			return nil, err
 		}
@@ -129,7 +130,7 @@ func (s *Server) registerReports() {
 		Responses: map[string]*huma.Response{"200": {Description: "CSV", Content: map[string]*huma.MediaType{
 			"text/csv": {Schema: &huma.Schema{Type: "string"}}}}},
 	}, func(ctx context.Context, in *RegionReportInput) (*fileOutput, error) {
-		r, err := s.regionReport(ctx, in)
+		r, _, err := s.regionReport(ctx, in)
 		if err != nil {
 			return nil, err
 		}

@@ -82,6 +82,16 @@ type Deps struct {
 	Ready         func(context.Context) error // database reachable and schema current
 	Auth          []Authenticator
 	Log           *slog.Logger
+	// Observer, if set, is told about every answered request (metrics).
+	Observer RequestObserver
+}
+
+// RequestObserver is told about each request once it is answered. route is
+// the matched route template without its method ("/v1/tenants/{tenant}"),
+// "" when none matched: never the raw path, whose values are unbounded.
+// tenant is the slug of the route's tenant once resolved, else "".
+type RequestObserver interface {
+	ObserveRequest(route, method string, status int, tenant string, took time.Duration)
 }
 
 // Server holds the API's dependencies.
@@ -109,6 +119,7 @@ type Server struct {
 	ready         func(context.Context) error
 	auth          []Authenticator
 	log           *slog.Logger
+	observer      RequestObserver
 	api           huma.API
 	mux           *http.ServeMux
 }
@@ -126,7 +137,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	if cfg.SessionMaxAge == 0 {
 		cfg.SessionMaxAge = 12 * time.Hour
 	}
-	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, monitoring: d.Monitoring, codesign: d.Codesign, notify: d.Notify, reminders: d.Reminders, reports: d.Reports, openData: d.OpenData, activeTenants: d.ActiveTenants, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
+	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, monitoring: d.Monitoring, codesign: d.Codesign, notify: d.Notify, reminders: d.Reminders, reports: d.Reports, openData: d.OpenData, activeTenants: d.ActiveTenants, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log, observer: d.Observer}
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."
@@ -245,6 +256,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			limit = maxUploadBytes // uploads have their own, larger limit
 		}
 		r.Body = http.MaxBytesReader(rec, r.Body, limit)
+		route := ""
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -258,9 +270,18 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", rec.status,
 				"bytes", rec.bytes, "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
 			s.log.InfoContext(ctx, "request", attrs...)
+			if s.observer != nil {
+				s.observer.ObserveRequest(route, r.Method, rec.status, ri.tenant, time.Since(start))
+			}
 		}()
 		if mux, ok := s.mux, s.mux != nil; ok {
-			if h, pattern := mux.Handler(r); pattern == "" {
+			h, pattern := mux.Handler(r)
+			// "GET /v1/tenants/{tenant}": the method is a label of its own.
+			route = pattern
+			if _, path, ok := strings.Cut(pattern, " "); ok {
+				route = path
+			}
+			if pattern == "" {
 				// Unknown routes and methods answer a problem too, not the mux's plain text.
 				probe := &headerProbe{header: http.Header{}}
 				h.ServeHTTP(probe, r)

@@ -109,6 +109,15 @@ type Config struct {
 	JobTimeout       time.Duration // default 1 minute
 	RescueAfter      time.Duration // a job left running by a dead process is retried after this; default 10 minutes
 	Logger           *slog.Logger
+	Observer         Observer // told about every run (metrics); nil: nobody
+}
+
+// Observer is told about each run of a job once its worker returns.
+// outcome is completed, failed (River retries it), discarded (it failed
+// for the last time), cancelled or snoozed; waited is from the job's due
+// time to its start, ran its time in the worker.
+type Observer interface {
+	ObserveJob(kind, outcome string, waited, ran time.Duration)
 }
 
 // Runner owns the River client.
@@ -152,6 +161,9 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 		cfg.RescueAfter = 10 * time.Minute
 	}
 	rc := &river.Config{Workers: workers, Logger: cfg.Logger, MaxAttempts: 25, JobTimeout: cfg.JobTimeout, RescueStuckJobsAfter: cfg.RescueAfter}
+	if cfg.Observer != nil {
+		rc.Middleware = []rivertype.Middleware{&observe{obs: cfg.Observer}}
+	}
 	if cfg.Work {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}}
 		rc.PeriodicJobs = []*river.PeriodicJob{
@@ -235,6 +247,51 @@ func (r *Runner) Publish(ctx context.Context, tx pgx.Tx, events ...domain.Event)
 	}
 	_, err := r.client.InsertManyTx(ctx, tx, params)
 	return err
+}
+
+// observe is River worker middleware that reports each run to an Observer.
+// Middleware, not an event subscription: it runs in the worker's goroutine,
+// so no run is dropped, and it sees the error that decides the outcome.
+type observe struct {
+	river.MiddlewareDefaults
+	obs Observer
+}
+
+func (o *observe) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) (err error) {
+	start := time.Now()
+	var waited time.Duration
+	if job.AttemptedAt != nil {
+		waited = job.AttemptedAt.Sub(job.ScheduledAt)
+	}
+	returned := false
+	defer func() {
+		// A panic (River recovers it above us) fails the attempt like an error.
+		outcome := "failed"
+		if returned {
+			outcome = outcomeOf(err)
+		}
+		if outcome == "failed" && job.Attempt >= job.MaxAttempts {
+			outcome = "discarded"
+		}
+		o.obs.ObserveJob(job.Kind, outcome, waited, time.Since(start))
+	}()
+	err = doInner(ctx)
+	returned = true
+	return err
+}
+
+func outcomeOf(err error) string {
+	var cancel *rivertype.JobCancelError
+	var snooze *rivertype.JobSnoozeError
+	switch {
+	case err == nil:
+		return "completed"
+	case errors.As(err, &cancel):
+		return "cancelled"
+	case errors.As(err, &snooze):
+		return "snoozed"
+	}
+	return "failed"
 }
 
 // refusal cancels a job whose work the domain refuses for good; anything

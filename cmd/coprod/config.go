@@ -33,6 +33,8 @@ type Config struct {
 	MaxBodyBytes       int64
 	ShutdownTimeout    time.Duration
 	DBMaxConns         int
+	MetricsAddr        string // the Prometheus listener; "" when off
+	MetricsTenants     int    // tenant label values kept; the rest are "other"
 
 	Workers bool        // this process works background jobs
 	Jobs    JobSettings // concurrency and timeouts of the job workers
@@ -76,6 +78,8 @@ var settings = []setting{
 	{env: "COPROD_MAX_BODY_BYTES", flag: "max-body-bytes", def: "1048576", doc: "largest request body accepted (413 above)"},
 	{env: "COPROD_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", doc: "how long SIGTERM waits for requests in flight"},
 	{env: "COPROD_DB_MAX_CONNS", flag: "db-max-conns", def: "20", doc: "size of the database connection pool"},
+	{env: "COPROD_METRICS_ADDR", flag: "metrics-addr", def: ":9090", doc: "address of the Prometheus listener serving /metrics, apart from the API (`dev`: 127.0.0.1:9090, skipped if busy); off disables it"},
+	{env: "COPROD_METRICS_TENANTS", flag: "metrics-tenants", def: "100", doc: "most tenants with a label value of their own in the metrics; requests of the others count as \"other\""},
 	{env: "COPROD_WORKERS", flag: "workers", def: "true", doc: "work background jobs in this process (serve); false for API-only replicas"},
 	{env: "COPROD_JOB_CONCURRENCY", flag: "job-concurrency", def: "10", doc: "jobs worked at once by one process"},
 	{env: "COPROD_JOB_TIMEOUT", flag: "job-timeout", def: "1m", doc: "a job running longer is cancelled and retried"},
@@ -180,6 +184,18 @@ func loadConfig(name string, getenv func(string) string, args []string, defaults
 		bad("COPROD_DB_MAX_CONNS", "want a number between 2 and 1000, got %q", get("COPROD_DB_MAX_CONNS"))
 	}
 	cfg.DBMaxConns = c
+	if cfg.MetricsAddr = get("COPROD_METRICS_ADDR"); cfg.MetricsAddr == "off" {
+		cfg.MetricsAddr = ""
+	} else if _, port, err := net.SplitHostPort(cfg.MetricsAddr); err != nil || port == "" {
+		bad("COPROD_METRICS_ADDR", "want host:port, :port or off, got %q", cfg.MetricsAddr)
+	} else if cfg.MetricsAddr == cfg.Listen && port != "0" {
+		bad("COPROD_METRICS_ADDR", "must differ from COPROD_LISTEN (%s): metrics are not served on the API's listener", cfg.Listen)
+	}
+	if n, err := strconv.Atoi(get("COPROD_METRICS_TENANTS")); err != nil || n < 0 || n > 10000 {
+		bad("COPROD_METRICS_TENANTS", "want a number between 0 and 10000, got %q", get("COPROD_METRICS_TENANTS"))
+	} else {
+		cfg.MetricsTenants = n
+	}
 	switch get("COPROD_WORKERS") {
 	case "true", "1", "yes":
 		cfg.Workers = true

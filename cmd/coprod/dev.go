@@ -104,6 +104,15 @@ func dev(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("seed dev identities: %w", err)
 	}
+	metricsAddr, stopMetrics, err := serveMetrics(ctx, cfg, svc, log, true)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	metricsLine := "off"
+	if metricsAddr != "" {
+		metricsLine = "http://" + metricsAddr + "/metrics"
+	}
 	ready := make(chan string, 1)
 	go func() {
 		select {
@@ -115,6 +124,7 @@ coprod %s is running.
   Docs      %s/docs
   OpenAPI   %s/openapi.json  (also .yaml)
   Ready     %s/readyz
+  Metrics   %s
 
 Log in from a browser (dev identity provider, pick a user):
   Milano staff   %s/v1/tenants/milano/auth/login?return_to=/v1/tenants/milano/me
@@ -128,7 +138,7 @@ Operator token for first set-up (kept in %s/bootstrap-token):
 
 Database (service role): %s
 Press Ctrl-C to stop; data stays in %s for the next run.
-`, version, base, base, base, base, base, base, tokens, base, cfg.DataDir, token, base, hostOf(cfg.DatabaseURL), cfg.DataDir)
+`, version, base, base, base, base, metricsLine, base, base, tokens, base, cfg.DataDir, token, base, hostOf(cfg.DatabaseURL), cfg.DataDir)
 		case <-ctx.Done():
 		}
 	}()

@@ -26,13 +26,17 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
+	// Processes re-executed by tests take any free port for metrics, not 9090.
+	os.Setenv("COPROD_METRICS_ADDR", "127.0.0.1:0")
 	postgrestest.Main(m)
 }
 
 const testToken = "test-bootstrap-token-0123456789abcdef"
 
+// env is an environment of the given pairs; metrics take any free port
+// unless a pair says otherwise.
 func env(kv ...string) func(string) string {
-	m := map[string]string{}
+	m := map[string]string{"COPROD_METRICS_ADDR": "127.0.0.1:0"}
 	for i := 0; i+1 < len(kv); i += 2 {
 		m[kv[i]] = kv[i+1]
 	}

@@ -50,7 +50,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return serve(ctx, cfg, newLogger(stdout, cfg.LogLevel), nil)
 	case "dev":
-		cfg, _, err := loadConfig(cmd, getenv, rest, map[string]string{"COPROD_LISTEN": "127.0.0.1:8080"})
+		cfg, _, err := loadConfig(cmd, getenv, rest, map[string]string{"COPROD_LISTEN": "127.0.0.1:8080", "COPROD_METRICS_ADDR": "127.0.0.1:9090"})
 		if err != nil {
 			return err
 		}

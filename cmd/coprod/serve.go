@@ -38,7 +38,49 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	_, stopMetrics, err := serveMetrics(ctx, cfg, svc, log, false)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer stopMetrics()
 	return withJobs(ctx, cfg, svc, log, func() error { return listenAndServe(ctx, cfg, ln, svc.handler, log, ready) })
+}
+
+// serveMetrics serves GET /metrics on COPROD_METRICS_ADDR, a listener of its
+// own: the public API never exposes it, and Prometheus can reach workers
+// that have no API. It returns the bound address ("" when off) and a stop
+// function. soft (dev) only warns when the address is busy: a developer's
+// own Prometheus may well hold 9090.
+func serveMetrics(ctx context.Context, cfg Config, svc *services, log *slog.Logger, soft bool) (string, func(), error) {
+	if cfg.MetricsAddr == "" {
+		log.Info("metrics disabled (COPROD_METRICS_ADDR=off)")
+		return "", func() {}, nil
+	}
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		if soft {
+			log.Warn("metrics not served: address busy; set COPROD_METRICS_ADDR", "addr", cfg.MetricsAddr, "err", err)
+			return "", func() {}, nil
+		}
+		return "", nil, fmt.Errorf("listen for metrics on %s (COPROD_METRICS_ADDR): %w", cfg.MetricsAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", svc.metrics.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics listener failed", "err", err)
+		}
+	}()
+	addr := ln.Addr().String()
+	log.Info("serving metrics", "addr", addr, "path", "/metrics")
+	return addr, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}, nil
 }
 
 // withJobs runs fn with the job workers started (when this process works
@@ -78,6 +120,11 @@ func worker(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	_, stopMetrics, err := serveMetrics(ctx, cfg, svc, log, false)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	log.Info("working jobs", "version", version)
 	return withJobs(ctx, cfg, svc, log, func() error {
 		<-ctx.Done()

@@ -16,6 +16,7 @@ import (
 	"github.com/coprod/coprod/adapters/httpapi"
 	"github.com/coprod/coprod/adapters/jobs"
 	"github.com/coprod/coprod/adapters/mail"
+	"github.com/coprod/coprod/adapters/metrics"
 	"github.com/coprod/coprod/adapters/oidc"
 	"github.com/coprod/coprod/adapters/postgres"
 	"github.com/coprod/coprod/domain"
@@ -51,6 +52,7 @@ type services struct {
 	reports   *report.Service
 	deps      httpapi.Deps
 	handler   http.Handler
+	metrics   *metrics.Metrics
 }
 
 func (s *services) agreements() *agreement.Service  { return s.deps.Agreements }
@@ -70,8 +72,12 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 	if err != nil {
 		return nil, err
 	}
+	// One registry per process: the API and the workers report to it, the
+	// pool is read at each scrape; served apart from the API (serveMetrics).
+	mx := metrics.New(metrics.Config{TenantLabels: cfg.MetricsTenants})
+	mx.WatchPool(pool)
 	runner, err := jobs.New(pool, jobs.Config{Work: cfg.Workers, Logger: log, MaxWorkers: cfg.Jobs.Concurrency,
-		JobTimeout: cfg.Jobs.Timeout, RescueAfter: cfg.Jobs.RescueAfter, SnapshotHourUTC: cfg.Jobs.SnapshotHour})
+		JobTimeout: cfg.Jobs.Timeout, RescueAfter: cfg.Jobs.RescueAfter, SnapshotHourUTC: cfg.Jobs.SnapshotHour, Observer: mx})
 	if err != nil {
 		return nil, err
 	}
@@ -98,6 +104,7 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 	s := &services{
 		store:   store,
 		runner:  runner,
+		metrics: mx,
 		tenants: tenants.NewService(store.Registry(), nil),
 		app:     app.New(store, nil),
 		orgs:    organisation.NewService(store.Organisations(), nil),
@@ -148,6 +155,7 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 		Reports:       s.reports,
 		OpenData:      opendata.NewService(store.OpenData(), opendata.Config{BaseURL: cfg.PublicURL}, nil),
 		ActiveTenants: func(ctx context.Context) ([]uuid.UUID, error) { return activeTenants(ctx, s.tenants) },
+		Observer:      mx,
 	}
 	_, s.handler = httpapi.New(httpapi.Config{Version: version, PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, SessionMaxAge: cfg.SessionAbsolute}, s.deps)
 	return s, nil

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"regexp"
@@ -20,6 +21,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/coprod/coprod/adapters/metrics"
 	"github.com/coprod/coprod/adapters/postgres/postgrestest"
 )
 
@@ -338,6 +340,14 @@ func TestMetricsAddress(t *testing.T) {
 	if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), "COPROD_METRICS_ADDR") {
 		t.Errorf("serve with a bad metrics address: %v, want a usage error", err)
 	}
+	// dev only warns: a developer's own Prometheus may hold the port.
+	var devLog syncBuffer
+	cfg := Config{MetricsAddr: busy.Addr().String()}
+	addr, stopDev, err := serveMetrics(t.Context(), cfg, &services{metrics: metrics.New(metrics.Config{})}, slog.New(slog.NewJSONHandler(&devLog, nil)), true)
+	if err != nil || addr != "" || !strings.Contains(devLog.String(), "address busy") {
+		t.Errorf("dev with a busy metrics address: %q, %v, log %s; want a warning and no listener", addr, err, devLog.String())
+	}
+	stopDev()
 	var out syncBuffer
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)

@@ -80,3 +80,16 @@ func TestStatusClass(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkObserveRequest is the cost the metrics add to each request.
+func BenchmarkObserveRequest(b *testing.B) {
+	m := New(Config{TenantLabels: 100})
+	tenants := make([]string, 1000)
+	for i := range tenants {
+		tenants[i] = fmt.Sprintf("comune-%d", i)
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		m.ObserveRequest("/v1/tenants/{tenant}/calls", "GET", 200, tenants[i%len(tenants)], time.Millisecond)
+	}
+}

@@ -257,6 +257,8 @@ type observe struct {
 	obs Observer
 }
 
+var _ rivertype.WorkerMiddleware = (*observe)(nil)
+
 func (o *observe) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) (err error) {
 	start := time.Now()
 	var waited time.Duration

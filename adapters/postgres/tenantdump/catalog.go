@@ -71,7 +71,7 @@ func readSchema(ctx context.Context, q querier) (*schema, error) {
 	s := &schema{tables: map[string]*table{}}
 	rows, err := q.Query(ctx, `SELECT c.relname::text,
 			EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND a.attnum > 0 AND NOT a.attisdropped),
-			COALESCE(ARRAY(SELECT a.attname::text FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(n, o)
+			COALESCE(ARRAY(SELECT a.attname::text FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o)
 				JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n
 				WHERE i.indrelid = c.oid AND i.indisprimary ORDER BY k.o), '{}')
 		FROM pg_class c

@@ -643,6 +643,20 @@ func TestTenantImportRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	compareStates(t, before, tenantState(t, b.superConn, b.milan))
+
+	// Another database where the officer's user exists under another id:
+	// a clear refusal, not a broken reference.
+	other := postgrestest.New(t)
+	otherSuper := superConn(t, other)
+	if _, err := otherSuper.Exec(ctx, `INSERT INTO users (id, issuer, subject, created_at) VALUES ($1, 'https://idp.milano.example', 'rup', now())`, uuid.New()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tenantdump.Import(ctx, other.App, bytes.NewReader(file), tenantdump.ImportOptions{}); !errors.Is(err, tenantdump.ErrClash) || !strings.Contains(err.Error(), "users") {
+		t.Errorf("import with a clashing user: %v", err)
+	}
+	if got := tenantState(t, otherSuper, b.milan); !emptyState(got) {
+		t.Errorf("a clashing import left rows: %v", got)
+	}
 	if _, err := tenantdump.Export(ctx, b.db.App, "atlantide", &bytes.Buffer{}, time.Now()); !errors.Is(err, tenantdump.ErrTenantNotFound) {
 		t.Errorf("export of an unknown tenant: %v", err)
 	}

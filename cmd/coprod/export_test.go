@@ -28,7 +28,7 @@ func TestTenantsExportImportCLI(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "milano.ndjson")
 	// Flags after the tenant, as documented.
 	_, log, err := cli(src, "export", "milano", "-o", file)
-	if err != nil || !strings.Contains(log, "exported milano") {
+	if err != nil || !strings.Contains(log, `"msg":"tenant exported"`) {
 		t.Fatalf("export: %v %s", err, log)
 	}
 	stdout, _, err := cli(src, "export", "milano")

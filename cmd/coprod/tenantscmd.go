@@ -120,24 +120,38 @@ func tenantsCmd(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	defer pool.Close()
+	who := "cli"
+	if u, err := user.Current(); err == nil {
+		who = "cli:" + u.Username
+	}
 	switch sub {
 	case "export":
 		ref, err := needArg()
 		if err != nil {
 			return err
 		}
-		return exportTenant(ctx, pool, ref, file, stdout, stderr)
+		sum, err := exportTenant(ctx, pool, ref, file, stdout)
+		if err != nil {
+			return err
+		}
+		log.Info("tenant exported", "tenant", sum.Tenant.ID, "slug", sum.Tenant.Slug, "rows", sum.Rows, "sha256", sum.SHA256, "by", who)
+		if n := sum.Tables["application_attachments"]; n > 0 {
+			fmt.Fprintf(stderr, "attachments are not in the file: copy the folder %s (%d files) to the target's blob folder\n",
+				filepath.Join(cfg.BlobDir, sum.Tenant.ID.String()), n)
+		}
+		return nil
 	case "import":
 		if len(rest) != 0 {
 			return &usageError{"tenants import takes no argument (use -i FILE)"}
 		}
-		return importTenant(ctx, pool, file, skipExisting, stdout)
+		sum, err := importTenant(ctx, pool, file, skipExisting, stdout)
+		if err != nil {
+			return err
+		}
+		log.Info("tenant imported", "tenant", sum.Tenant.ID, "slug", sum.Tenant.Slug, "rows", sum.Rows, "skipped", sum.Skipped, "sha256", sum.SHA256, "by", who)
+		return nil
 	}
 	svc := tenants.NewService(postgres.NewStore(pool).Registry(), nil)
-	who := "cli"
-	if u, err := user.Current(); err == nil {
-		who = "cli:" + u.Username
-	}
 	ctx = domain.WithPrincipal(ctx, domain.Principal{Subject: who, Roles: []domain.Role{domain.RolePlatformOperator}})
 
 	switch sub {
@@ -224,61 +238,52 @@ func importISTAT(ctx context.Context, svc *tenants.Service, path string, activat
 }
 
 // exportTenant writes the export to stdout or to file; a file appears only
-// once complete (written aside, then renamed).
-func exportTenant(ctx context.Context, db tenantdump.Beginner, ref, file string, stdout, stderr io.Writer) error {
-	start := time.Now()
-	w, tmp := stdout, ""
-	if file != "" && file != "-" {
-		f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp-*")
-		if err != nil {
-			return err
-		}
-		defer os.Remove(f.Name()) //nolint:errcheck // gone after the rename
-		defer f.Close()
-		w, tmp = f, f.Name()
+// once complete (written aside, then renamed), readable by its owner only.
+func exportTenant(ctx context.Context, db tenantdump.Beginner, ref, file string, stdout io.Writer) (tenantdump.Summary, error) {
+	if file == "" || file == "-" {
+		sum, err := tenantdump.Export(ctx, db, ref, stdout, time.Now())
+		return sum, cliError(err)
 	}
-	sum, err := tenantdump.Export(ctx, db, ref, w, time.Now())
+	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp-*")
 	if err != nil {
-		return cliError(err)
+		return tenantdump.Summary{}, err
 	}
-	if tmp != "" {
-		f := w.(*os.File)
-		if err := f.Sync(); err != nil {
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp, file); err != nil {
-			return err
-		}
+	defer os.Remove(f.Name()) //nolint:errcheck // gone after the rename
+	defer f.Close()
+	sum, err := tenantdump.Export(ctx, db, ref, f, time.Now())
+	if err != nil {
+		return sum, cliError(err)
 	}
-	fmt.Fprintf(stderr, "exported %s (%s): %d rows from %d tables in %s\n", sum.Tenant.Slug, sum.Tenant.ID, sum.Rows, len(sum.Tables),
-		time.Since(start).Round(time.Millisecond))
-	return nil
+	if err := f.Sync(); err != nil {
+		return sum, err
+	}
+	if err := f.Close(); err != nil {
+		return sum, err
+	}
+	return sum, os.Rename(f.Name(), file)
 }
 
-func importTenant(ctx context.Context, db tenantdump.Beginner, file string, skipExisting bool, stdout io.Writer) error {
+func importTenant(ctx context.Context, db tenantdump.Beginner, file string, skipExisting bool, stdout io.Writer) (tenantdump.Summary, error) {
 	start := time.Now()
 	var r io.Reader = os.Stdin
 	if file != "" && file != "-" {
 		f, err := os.Open(file)
 		if err != nil {
-			return err
+			return tenantdump.Summary{}, err
 		}
 		defer f.Close()
 		r = f
 	}
 	sum, err := tenantdump.Import(ctx, db, r, tenantdump.ImportOptions{SkipExisting: skipExisting})
 	if err != nil {
-		return cliError(err)
+		return sum, cliError(err)
 	}
 	for _, w := range sum.Warnings {
 		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}
 	fmt.Fprintf(stdout, "imported %s (%s): %d rows into %d tables, %d already present, in %s\n", sum.Tenant.Slug, sum.Tenant.ID,
 		sum.Rows-sum.Skipped, len(sum.Tables), sum.Skipped, time.Since(start).Round(time.Millisecond))
-	return nil
+	return sum, nil
 }
 
 // cliError shows a domain error as its code and message; a usage-type

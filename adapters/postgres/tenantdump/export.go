@@ -83,6 +83,7 @@ type Summary struct {
 	Rows     int            // data lines in the file
 	Tables   map[string]int // data lines per table
 	Skipped  int            // import: rows already present, left as they were
+	SHA256   string         // of the file up to its end line, as the end line says
 	Warnings []string
 }
 
@@ -92,6 +93,7 @@ var (
 	ErrSlugTaken      = domain.Errorf(domain.KindConflict, "tenant_slug_taken", "another tenant has this slug in this database")
 	ErrSchemaMismatch = domain.Errorf(domain.KindPrecondition, "export_schema_mismatch", "the file was exported from a database at another schema version")
 	ErrCorrupt        = domain.Errorf(domain.KindInvalid, "export_corrupt", "the file is not a complete, unaltered tenant export")
+	ErrClash          = domain.Errorf(domain.KindConflict, "export_row_clash", "a row of the file clashes with a different row of this database")
 )
 
 func corrupt(format string, args ...any) error {
@@ -212,9 +214,10 @@ func Export(ctx context.Context, db Beginner, ref string, w io.Writer, now time.
 			}
 		}
 	}
+	sum.SHA256 = hex.EncodeToString(h.Sum(nil))
 	end, err := json.Marshal(struct {
 		End End `json:"end"`
-	}{End{Rows: sum.Rows, SHA256: hex.EncodeToString(h.Sum(nil))}})
+	}{End{Rows: sum.Rows, SHA256: sum.SHA256}})
 	if err != nil {
 		return sum, err
 	}

@@ -197,7 +197,8 @@ func Import(ctx context.Context, db Beginner, r io.Reader, opt ImportOptions) (S
 	if end == nil {
 		return sum, corrupt("no end line: the file is truncated")
 	}
-	if end.Rows != sum.Rows || end.SHA256 != hex.EncodeToString(h.Sum(nil)) {
+	sum.SHA256 = hex.EncodeToString(h.Sum(nil))
+	if end.Rows != sum.Rows || end.SHA256 != sum.SHA256 {
 		return sum, corrupt("the end line does not match the %d rows read: the file was altered or cut", sum.Rows)
 	}
 	if err := flush(); err != nil {
@@ -237,7 +238,32 @@ func insert(ctx context.Context, tx pgx.Tx, t *table, rows []map[string]*string,
 	if err != nil {
 		return 0, err
 	}
-	return int(tag.RowsAffected()), nil
+	n := int(tag.RowsAffected())
+	if n == len(rows) || len(t.pk) == 0 {
+		return n, nil
+	}
+	// A row skipped must be there under its own key; one skipped for
+	// clashing on another unique key (the same user, slug or fiscal code
+	// under another id) would break the references to it.
+	match := make([]string, len(t.pk))
+	for i, k := range t.pk {
+		for _, c := range t.cols {
+			if c.name == k {
+				match[i] = "t." + ident(k) + " = (r->>" + quoteLiteral(k) + ")::" + c.typ
+			}
+		}
+	}
+	var clash []string
+	err = tx.QueryRow(ctx, `SELECT COALESCE(array_agg(r::text), '{}') FROM jsonb_array_elements($1::jsonb) r
+		WHERE NOT EXISTS (SELECT 1 FROM `+ident(t.name)+` t WHERE `+strings.Join(match, " AND ")+`)`, string(js)).Scan(&clash)
+	if err != nil {
+		return 0, err
+	}
+	if len(clash) > 0 {
+		return 0, fmt.Errorf("%w: %d %s rows clash with rows already here under another key, e.g. %.300s",
+			ErrClash, len(clash), t.name, clash[0])
+	}
+	return n, nil
 }
 
 // advanceIdentities moves the sequence of each identity column past the

@@ -31,6 +31,9 @@ func TestTenantsExportImportCLI(t *testing.T) {
 	if err != nil || !strings.Contains(log, `"msg":"tenant exported"`) {
 		t.Fatalf("export: %v %s", err, log)
 	}
+	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("export file mode: %v %v", fi.Mode(), err)
+	}
 	stdout, _, err := cli(src, "export", "milano")
 	saved, _ := os.ReadFile(file)
 	// Both carry the same rows; only the header's time differs.

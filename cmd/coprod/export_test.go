@@ -31,8 +31,10 @@ func TestTenantsExportImportCLI(t *testing.T) {
 	if err != nil || !strings.Contains(log, `"msg":"tenant exported"`) {
 		t.Fatalf("export: %v %s", err, log)
 	}
-	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("export file mode: %v %v", fi.Mode(), err)
+	if fi, err := os.Stat(file); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("export file mode %v, want 0600", fi.Mode())
 	}
 	stdout, _, err := cli(src, "export", "milano")
 	saved, _ := os.ReadFile(file)

@@ -8,12 +8,14 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/coprod/coprod/adapters/postgres"
+	"github.com/coprod/coprod/adapters/postgres/tenantdump"
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/tenants"
 	"github.com/coprod/coprod/tenants/istat"
@@ -26,6 +28,8 @@ const tenantsUsage = `Usage: coprod tenants <command> [flags] [args]
   show    REF                      (REF: slug or id)
   activate|suspend|resume|offboard REF [--reason TEXT]
   import-istat [--activate] FILE    (FILE: ISTAT CSV as shipped in tenants/istat/comuni.csv; - for stdin)
+  export TENANT [-o FILE]          (TENANT: slug or id; all its rows as NDJSON, to stdout by default)
+  import [-i FILE] [--skip-existing]  (an export, from stdin by default; all or nothing)
 
 Acts as the platform operator, directly on the database: COPROD_DATABASE_URL,
 or the local cluster of the data folder when unset.
@@ -41,8 +45,9 @@ func tenantsCmd(ctx context.Context, args []string, getenv func(string) string, 
 	fs.SetOutput(stderr)
 	var (
 		slug, name, kind, istatCode, region, status, reason, cursor string
+		file                                                        string
 		population, limit                                           int
-		activate, asJSON                                            bool
+		activate, asJSON, skipExisting                              bool
 	)
 	switch sub {
 	case "create":
@@ -64,6 +69,11 @@ func tenantsCmd(ctx context.Context, args []string, getenv func(string) string, 
 		fs.StringVar(&reason, "reason", "", "why, for the audit trail")
 	case "import-istat":
 		fs.BoolVar(&activate, "activate", false, "new tenants start active instead of provisioning")
+	case "export":
+		fs.StringVar(&file, "o", "", "write to this file instead of stdout")
+	case "import":
+		fs.StringVar(&file, "i", "", "read this file instead of stdin")
+		fs.BoolVar(&skipExisting, "skip-existing", false, "the tenant may exist: keep the rows already there, add the missing ones")
 	case "show":
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, tenantsUsage)
@@ -77,10 +87,17 @@ func tenantsCmd(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	if err := fs.Parse(args); err != nil {
-		return &usageError{err.Error()}
+	// Flags may also follow the arguments (export TENANT -o FILE).
+	rest = nil
+	for {
+		if err := fs.Parse(args); err != nil {
+			return &usageError{err.Error()}
+		}
+		if args = fs.Args(); len(args) == 0 {
+			break
+		}
+		rest, args = append(rest, args[0]), args[1:]
 	}
-	rest = fs.Args()
 	needArg := func() (string, error) {
 		if len(rest) != 1 {
 			return "", &usageError{fmt.Sprintf("tenants %s takes exactly one argument", sub)}
@@ -103,11 +120,38 @@ func tenantsCmd(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	defer pool.Close()
-	svc := tenants.NewService(postgres.NewStore(pool).Registry(), nil)
 	who := "cli"
 	if u, err := user.Current(); err == nil {
 		who = "cli:" + u.Username
 	}
+	switch sub {
+	case "export":
+		ref, err := needArg()
+		if err != nil {
+			return err
+		}
+		sum, err := exportTenant(ctx, pool, ref, file, stdout)
+		if err != nil {
+			return err
+		}
+		log.Info("tenant exported", "tenant", sum.Tenant.ID, "slug", sum.Tenant.Slug, "rows", sum.Rows, "sha256", sum.SHA256, "by", who)
+		if n := sum.Tables["application_attachments"]; n > 0 {
+			fmt.Fprintf(stderr, "attachments are not in the file: copy the folder %s (%d files) to the target's blob folder\n",
+				filepath.Join(cfg.BlobDir, sum.Tenant.ID.String()), n)
+		}
+		return nil
+	case "import":
+		if len(rest) != 0 {
+			return &usageError{"tenants import takes no argument (use -i FILE)"}
+		}
+		sum, err := importTenant(ctx, pool, file, skipExisting, stdout)
+		if err != nil {
+			return err
+		}
+		log.Info("tenant imported", "tenant", sum.Tenant.ID, "slug", sum.Tenant.Slug, "rows", sum.Rows, "skipped", sum.Skipped, "sha256", sum.SHA256, "by", who)
+		return nil
+	}
+	svc := tenants.NewService(postgres.NewStore(pool).Registry(), nil)
 	ctx = domain.WithPrincipal(ctx, domain.Principal{Subject: who, Roles: []domain.Role{domain.RolePlatformOperator}})
 
 	switch sub {
@@ -191,6 +235,55 @@ func importISTAT(ctx context.Context, svc *tenants.Service, path string, activat
 	fmt.Fprintf(stdout, "imported %s in %s: %d regions and %d municipalities created, %d updated, %d unchanged\n",
 		path, time.Since(start).Round(time.Millisecond), res.RegionsCreated, res.MunicipalitiesCreated, res.Updated, res.Unchanged)
 	return nil
+}
+
+// exportTenant writes the export to stdout or to file; a file appears only
+// once complete (written aside, then renamed), readable by its owner only.
+func exportTenant(ctx context.Context, db tenantdump.Beginner, ref, file string, stdout io.Writer) (tenantdump.Summary, error) {
+	if file == "" || file == "-" {
+		sum, err := tenantdump.Export(ctx, db, ref, stdout, time.Now())
+		return sum, cliError(err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp-*")
+	if err != nil {
+		return tenantdump.Summary{}, err
+	}
+	defer os.Remove(f.Name()) //nolint:errcheck // gone after the rename
+	defer f.Close()
+	sum, err := tenantdump.Export(ctx, db, ref, f, time.Now())
+	if err != nil {
+		return sum, cliError(err)
+	}
+	if err := f.Sync(); err != nil {
+		return sum, err
+	}
+	if err := f.Close(); err != nil {
+		return sum, err
+	}
+	return sum, os.Rename(f.Name(), file)
+}
+
+func importTenant(ctx context.Context, db tenantdump.Beginner, file string, skipExisting bool, stdout io.Writer) (tenantdump.Summary, error) {
+	start := time.Now()
+	var r io.Reader = os.Stdin
+	if file != "" && file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return tenantdump.Summary{}, err
+		}
+		defer f.Close()
+		r = f
+	}
+	sum, err := tenantdump.Import(ctx, db, r, tenantdump.ImportOptions{SkipExisting: skipExisting})
+	if err != nil {
+		return sum, cliError(err)
+	}
+	for _, w := range sum.Warnings {
+		fmt.Fprintf(stdout, "warning: %s\n", w)
+	}
+	fmt.Fprintf(stdout, "imported %s (%s): %d rows into %d tables, %d already present, in %s\n", sum.Tenant.Slug, sum.Tenant.ID,
+		sum.Rows-sum.Skipped, len(sum.Tables), sum.Skipped, time.Since(start).Round(time.Millisecond))
+	return sum, nil
 }
 
 // cliError shows a domain error as its code and message; a usage-type

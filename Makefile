@@ -24,7 +24,7 @@ build:
 
 ## bench: benchmarks (figures, not pass/fail)
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	$(GO) test -run='^$$' -bench=. -benchmem -v ./...
 
 ## fuzz: a short run of each fuzz target
 fuzz:

@@ -10,7 +10,6 @@ import (
 
 	"github.com/coprod/coprod/adapters/httpapi"
 	"github.com/coprod/coprod/domain/agreement"
-	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/opendata"
 	"github.com/coprod/coprod/domain/organisation"
 )
@@ -19,30 +18,13 @@ import (
 // cmd/coprod): every tenant has one signed agreement with one organisation.
 type openDataFake struct{ org *organisation.Organisation }
 
-func (f openDataFake) Atomic(_ context.Context, tenant uuid.UUID, fn func(opendata.Tx) error) error {
-	return fn(openDataFakeTx{f, tenant})
-}
-
-type openDataFakeTx struct {
-	openDataFake
-	tenant uuid.UUID
-}
-
-func (t openDataFakeTx) Funder(context.Context) (opendata.Funder, error) {
-	return opendata.Funder{ID: t.tenant, Slug: "x", Name: "Comune", ISTAT: "015146"}, nil
-}
-func (t openDataFakeTx) Calls(context.Context) ([]*call.Call, error) { return nil, nil }
-func (t openDataFakeTx) Agreements(context.Context) ([]*agreement.Agreement, error) {
+func (f openDataFake) Published(_ context.Context, tenant uuid.UUID, _ []agreement.Status) (*opendata.Published, error) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	return []*agreement.Agreement{{TenantID: t.tenant, ID: uuid.NewSHA1(t.tenant, []byte("a")), Title: "Convenzione", Status: "active",
-		Start: at, End: at.AddDate(2, 0, 0), OfficerSignedAt: at, UpdatedAt: at, Budget: agreement.Budget{PublicCents: 100},
-		Parties: []agreement.Party{{OrganisationID: t.org.ID, Role: "lead", BudgetShareCents: 100}}}}, nil
-}
-func (t openDataFakeTx) Rankings(context.Context) (map[uuid.UUID][]call.PublicRankEntry, error) {
-	return nil, nil
-}
-func (t openDataFakeTx) Organisations(context.Context, []uuid.UUID) (map[uuid.UUID]*organisation.Organisation, error) {
-	return map[uuid.UUID]*organisation.Organisation{t.org.ID: t.org}, nil
+	return &opendata.Published{Funder: opendata.Funder{ID: tenant, Slug: "x", Name: "Comune", ISTAT: "015146"},
+		Agreements: []*agreement.Agreement{{TenantID: tenant, ID: uuid.NewSHA1(tenant, []byte("a")), Title: "Convenzione", Status: "active",
+			Start: at, End: at.AddDate(2, 0, 0), OfficerSignedAt: at, UpdatedAt: at, Budget: agreement.Budget{PublicCents: 100},
+			Parties: []agreement.Party{{OrganisationID: f.org.ID, Role: "lead", BudgetShareCents: 100}}}},
+		Organisations: map[uuid.UUID]*organisation.Organisation{f.org.ID: f.org}}, nil
 }
 
 func TestOpenDataRoutes(t *testing.T) {

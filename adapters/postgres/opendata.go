@@ -19,70 +19,63 @@ func (s *Store) OpenData() opendata.Store { return openDataStore{s} }
 
 type openDataStore struct{ s *Store }
 
-func (o openDataStore) Atomic(ctx context.Context, tenant uuid.UUID, fn func(opendata.Tx) error) error {
-	return o.s.run(ctx, tenant, func(tx pgx.Tx) error { return fn(openDataTx{tx: tx, tenant: tenant}) })
-}
-
-type openDataTx struct {
-	tx     pgx.Tx
-	tenant uuid.UUID
-}
-
-func (t openDataTx) Funder(ctx context.Context) (opendata.Funder, error) {
-	f := opendata.Funder{ID: t.tenant}
-	err := t.tx.QueryRow(ctx, `SELECT slug, name, COALESCE(istat_code, '') FROM tenants WHERE id = $1`, t.tenant).Scan(&f.Slug, &f.Name, &f.ISTAT)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return f, tenants.ErrNotFound
-	}
-	return f, err
-}
-
-func (t openDataTx) Calls(ctx context.Context) ([]*call.Call, error) {
-	rows, err := t.tx.Query(ctx, `SELECT `+callColumns+` FROM calls WHERE tenant_id = $1 AND status <> 'draft' ORDER BY id`, t.tenant)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*call.Call, error) { return scanCall(row) })
-}
-
-func (t openDataTx) Agreements(ctx context.Context) ([]*agreement.Agreement, error) {
-	return agreementRepo{&agreementTx{tx: t.tx, tenant: t.tenant}}.List(ctx, nil)
-}
-
-func (t openDataTx) Rankings(ctx context.Context) (map[uuid.UUID][]call.PublicRankEntry, error) {
-	rows, err := t.tx.Query(ctx, `SELECT r.call_id, r.position, r.application_id, o.legal_name, o.fiscal_code, r.score_bp, r.admitted
-		FROM ranking_entries r JOIN applications a ON a.tenant_id = r.tenant_id AND a.id = r.application_id
-		JOIN organisations o ON o.id = a.lead_org_id
-		JOIN calls c ON c.tenant_id = r.tenant_id AND c.id = r.call_id AND c.status IN ('ranked', 'concluded')
-		WHERE r.tenant_id = $1 ORDER BY r.call_id, r.position`, t.tenant)
-	if err != nil {
-		return nil, err
-	}
-	out := map[uuid.UUID][]call.PublicRankEntry{}
-	var id uuid.UUID
-	var bp int64
-	var e call.PublicRankEntry
-	_, err = pgx.ForEachRow(rows, []any{&id, &e.Position, &e.ApplicationID, &e.LeadOrganisation, &e.LeadFiscalCode, &bp, &e.Admitted}, func() error {
-		e.Score = float64(bp) / 100
-		out[id] = append(out[id], e)
-		return nil
-	})
-	return out, err
-}
-
-func (t openDataTx) Organisations(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*organisation.Organisation, error) {
-	rows, err := t.tx.Query(ctx, `SELECT `+orgColumns+` FROM organisations WHERE id = ANY($1)`, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[uuid.UUID]*organisation.Organisation, len(ids))
-	for rows.Next() {
-		o, err := scanOrg(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out[o.ID] = o
-	}
-	return out, rows.Err()
+// Published sends the tenant's scope and the five reads as one batch: one
+// round trip per tenant whatever it publishes (national exports read
+// thousands). A batch without BEGIN runs as one implicit transaction, so
+// set_config(…, true) scopes exactly these reads and dies with them; were
+// it ever not applied, row-level security would return nothing (tested:
+// the exports' tests need the rows).
+func (o openDataStore) Published(ctx context.Context, tenant uuid.UUID, statuses []agreement.Status) (*opendata.Published, error) {
+	p := &opendata.Published{Funder: opendata.Funder{ID: tenant}, Rankings: map[uuid.UUID][]call.PublicRankEntry{},
+		Organisations: map[uuid.UUID]*organisation.Organisation{}}
+	err := func() error {
+		b := &pgx.Batch{}
+		b.Queue(`SELECT set_config('app.tenant_id', $1, true)`, tenant.String())
+		b.Queue(`SELECT slug, name, COALESCE(istat_code, '') FROM tenants WHERE id = $1`, tenant).QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&p.Funder.Slug, &p.Funder.Name, &p.Funder.ISTAT)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return tenants.ErrNotFound
+			}
+			return err
+		})
+		b.Queue(`SELECT `+callColumns+` FROM calls WHERE tenant_id = $1 AND status <> 'draft' ORDER BY id`, tenant).Query(func(rows pgx.Rows) error {
+			var err error
+			p.Calls, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*call.Call, error) { return scanCall(row) })
+			return err
+		})
+		b.Queue(`SELECT r.call_id, r.position, r.application_id, o.legal_name, o.fiscal_code, r.score_bp, r.admitted
+			FROM ranking_entries r JOIN applications a ON a.tenant_id = r.tenant_id AND a.id = r.application_id
+			JOIN organisations o ON o.id = a.lead_org_id
+			JOIN calls c ON c.tenant_id = r.tenant_id AND c.id = r.call_id AND c.status IN ('ranked', 'concluded')
+			WHERE r.tenant_id = $1 ORDER BY r.call_id, r.position`, tenant).Query(func(rows pgx.Rows) error {
+			var id uuid.UUID
+			var bp int64
+			var e call.PublicRankEntry
+			_, err := pgx.ForEachRow(rows, []any{&id, &e.Position, &e.ApplicationID, &e.LeadOrganisation, &e.LeadFiscalCode, &bp, &e.Admitted}, func() error {
+				e.Score = float64(bp) / 100
+				p.Rankings[id] = append(p.Rankings[id], e)
+				return nil
+			})
+			return err
+		})
+		// Every awarded agreement: open data has no page size.
+		b.Queue(`SELECT `+agreementColumns+` FROM agreements WHERE tenant_id = $1 AND status = ANY($2) ORDER BY id`, tenant, statuses).Query(func(rows pgx.Rows) error {
+			var err error
+			p.Agreements, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*agreement.Agreement, error) { return scanAgreement(row) })
+			return err
+		})
+		b.Queue(`SELECT `+orgColumns+` FROM organisations WHERE id IN (
+				SELECT unnest(org_ids) FROM agreements WHERE tenant_id = $1 AND status = ANY($2))`, tenant, statuses).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				org, err := scanOrg(rows)
+				if err != nil {
+					return err
+				}
+				p.Organisations[org.ID] = org
+			}
+			return rows.Err()
+		})
+		return o.s.db.SendBatch(ctx, b).Close()
+	}()
+	return p, translate(err)
 }

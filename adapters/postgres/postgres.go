@@ -25,6 +25,8 @@ import (
 // Begin opens a savepoint.
 type DB interface {
 	Begin(ctx context.Context) (pgx.Tx, error)
+	// SendBatch runs reads that need one round trip (see OpenData).
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // Store implements app.Store; Registry() gives its tenants.Store.

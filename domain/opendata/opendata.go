@@ -30,22 +30,24 @@ type Funder struct {
 	ISTAT string
 }
 
-// Tx reads one tenant's public facts.
-type Tx interface {
-	Funder(ctx context.Context) (Funder, error)
-	// Calls returns the tenant's calls past draft.
-	Calls(ctx context.Context) ([]*call.Call, error)
-	// Agreements returns the tenant's agreements that were signed.
-	Agreements(ctx context.Context) ([]*agreement.Agreement, error)
-	// Rankings returns the published ranking of each ranked call.
-	Rankings(ctx context.Context) (map[uuid.UUID][]call.PublicRankEntry, error)
-	// Organisations returns the organisations of the ids (one read for all).
-	Organisations(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*organisation.Organisation, error)
+// Published is what a tenant publishes, read in one go.
+type Published struct {
+	Funder Funder
+	// Calls past draft.
+	Calls []*call.Call
+	// Rankings: the published ranking of each ranked call.
+	Rankings map[uuid.UUID][]call.PublicRankEntry
+	// Agreements in one of the statuses asked for (awarded ones).
+	Agreements []*agreement.Agreement
+	// Organisations that are parties to those agreements.
+	Organisations map[uuid.UUID]*organisation.Organisation
 }
 
-// Store runs a read in a tenant's scope.
+// Store reads a tenant's published facts in the tenant's scope, in one
+// transaction (national exports read thousands of tenants: the adapter
+// should not spend a round trip per kind of fact).
 type Store interface {
-	Atomic(ctx context.Context, tenant uuid.UUID, fn func(Tx) error) error
+	Published(ctx context.Context, tenant uuid.UUID, agreementStatuses []agreement.Status) (*Published, error)
 }
 
 // Config names the publisher.
@@ -85,7 +87,7 @@ func NewService(store Store, cfg Config, now domain.Clock) *Service {
 }
 
 // awarded: statuses of an agreement whose contribution was awarded.
-var awarded = map[agreement.Status]bool{"signed": true, "active": true, "suspended": true, "closed": true, "terminated": true}
+var awarded = []agreement.Status{"signed", "active", "suspended", "closed", "terminated"}
 
 // facts is what both packages are built from.
 type facts struct {
@@ -97,52 +99,24 @@ type facts struct {
 }
 
 func (s *Service) read(ctx context.Context, tenant uuid.UUID) (*facts, error) {
-	f := &facts{orgs: map[uuid.UUID]*organisation.Organisation{}}
-	err := s.store.Atomic(ctx, tenant, func(tx Tx) error {
-		var err error
-		if f.funder, err = tx.Funder(ctx); err != nil {
-			return err
-		}
-		if f.calls, err = tx.Calls(ctx); err != nil {
-			return err
-		}
-		if f.ranks, err = tx.Rankings(ctx); err != nil {
-			return err
-		}
-		all, err := tx.Agreements(ctx)
-		if err != nil {
-			return err
-		}
-		seen := map[uuid.UUID]bool{}
-		var ids []uuid.UUID
-		for _, a := range all {
-			if !awarded[a.Status] {
-				continue
-			}
-			f.agrees = append(f.agrees, a)
-			for _, p := range a.Parties {
-				if !seen[p.OrganisationID] {
-					seen[p.OrganisationID] = true
-					ids = append(ids, p.OrganisationID)
-				}
+	p, err := s.store.Published(ctx, tenant, awarded)
+	if err != nil {
+		return nil, err
+	}
+	f := &facts{funder: p.Funder, calls: p.Calls, agrees: p.Agreements, orgs: p.Organisations, ranks: p.Rankings}
+	if f.orgs == nil {
+		f.orgs = map[uuid.UUID]*organisation.Organisation{}
+	}
+	for _, a := range f.agrees {
+		for _, party := range a.Parties {
+			if f.orgs[party.OrganisationID] == nil {
+				return nil, fmt.Errorf("opendata: organisation %s of an agreement not found", party.OrganisationID)
 			}
 		}
-		if len(ids) == 0 {
-			return nil
-		}
-		if f.orgs, err = tx.Organisations(ctx, ids); err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if f.orgs[id] == nil {
-				return fmt.Errorf("opendata: organisation %s of an agreement not found", id)
-			}
-		}
-		return nil
-	})
+	}
 	sort.Slice(f.calls, func(i, j int) bool { return f.calls[i].ID.String() < f.calls[j].ID.String() })
 	sort.Slice(f.agrees, func(i, j int) bool { return f.agrees[i].ID.String() < f.agrees[j].ID.String() })
-	return f, err
+	return f, nil
 }
 
 // modified is the latest change of anything published, so that the same
@@ -165,25 +139,56 @@ func (f *facts) modified(fallback time.Time) time.Time {
 	return t
 }
 
+// Lookahead is how many tenants the national exports read ahead of the
+// one being written: the reads overlap their database round trips while
+// the output stays in tenant order and memory holds at most this many
+// tenants' facts.
+const Lookahead = 4
+
 // stream writes head, then the items of each tenant in turn as one JSON
-// array, then "]}": one tenant's facts in memory at a time, through a 64 KiB
-// buffer. An error mid-way leaves the JSON unterminated, so no reader
-// mistakes a partial export for a whole one.
+// array, then "]}", through a 64 KiB buffer. Tenants are read up to
+// Lookahead ahead, in parallel, and written in the order given. An error
+// mid-way leaves the JSON unterminated, so no reader mistakes a partial
+// export for a whole one.
 func stream[T any](ctx context.Context, s *Service, w io.Writer, head string, tenants []uuid.UUID, items func(*facts) []T) (int, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type read struct {
+		f   *facts
+		err error
+	}
+	// Each tenant's result arrives on its own channel; the queue keeps them
+	// in order and its capacity bounds the reads in flight.
+	queue := make(chan chan read, Lookahead)
+	go func() {
+		defer close(queue)
+		for _, t := range tenants {
+			ch := make(chan read, 1)
+			select {
+			case queue <- ch:
+			case <-ctx.Done():
+				return
+			}
+			go func() {
+				f, err := s.read(ctx, t)
+				if err != nil {
+					err = fmt.Errorf("tenant %s: %w", t, err)
+				}
+				ch <- read{f, err}
+			}()
+		}
+	}()
 	bw := bufio.NewWriterSize(w, 64<<10)
 	if _, err := bw.WriteString(head); err != nil {
 		return 0, err
 	}
 	n := 0
-	for _, t := range tenants {
-		if err := ctx.Err(); err != nil {
-			return n, err
+	for ch := range queue {
+		r := <-ch
+		if r.err != nil {
+			return n, r.err
 		}
-		f, err := s.read(ctx, t)
-		if err != nil {
-			return n, fmt.Errorf("tenant %s: %w", t, err)
-		}
-		for _, it := range items(f) {
+		for _, it := range items(r.f) {
 			if n > 0 {
 				_ = bw.WriteByte(',')
 			}
@@ -196,6 +201,9 @@ func stream[T any](ctx context.Context, s *Service, w io.Writer, head string, te
 			}
 			n++
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return n, err
 	}
 	if _, err := bw.WriteString("]}\n"); err != nil {
 		return n, err

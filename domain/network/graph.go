@@ -227,14 +227,25 @@ func Build(region Place, municipalities []Place, ties []Tie, alliances []Allianc
 	return g
 }
 
-// name fills in the organisations' names.
+// name fills in the organisations' names, and sorts them by name.
 func (g *Graph) name(names map[uuid.UUID]string) {
 	for i := range g.Nodes {
 		if g.Nodes[i].Kind == NodeOrganisation {
 			g.Nodes[i].Name = names[g.Nodes[i].ID]
 		}
 	}
-	for i := range g.Metrics.SeveralMunicipalities {
-		g.Metrics.SeveralMunicipalities[i].Name = names[g.Metrics.SeveralMunicipalities[i].Organisation]
+	byName := func(a, b Node) int {
+		if a.Kind != b.Kind {
+			return cmp.Compare(a.Kind, b.Kind) // municipalities first
+		}
+		return cmp.Or(cmp.Compare(a.Name, b.Name), compareID(a.ID, b.ID))
 	}
+	slices.SortStableFunc(g.Nodes, byName)
+	several := g.Metrics.SeveralMunicipalities
+	for i := range several {
+		several[i].Name = names[several[i].Organisation]
+	}
+	slices.SortFunc(several, func(a, b Reach) int {
+		return cmp.Or(cmp.Compare(b.Municipalities, a.Municipalities), cmp.Compare(a.Name, b.Name), compareID(a.Organisation, b.Organisation))
+	})
 }

@@ -110,18 +110,25 @@ func (sc Scope) counts(c Counts) Counts {
 
 type pair struct{ a, b uuid.UUID }
 
+// edgeAcc gathers one pair's counts; years are few, so a sorted slice.
 type edgeAcc struct {
 	first  int
-	byYear map[int]Counts
+	byYear []YearCounts
 }
 
 func (e *edgeAcc) add(year int, c Counts, shown bool) {
 	if e.first == 0 || year < e.first {
 		e.first = year
 	}
-	if shown {
-		e.byYear[year] = e.byYear[year].Plus(c)
+	if !shown {
+		return
 	}
+	i, found := slices.BinarySearchFunc(e.byYear, year, func(y YearCounts, year int) int { return cmp.Compare(y.Year, year) })
+	if found {
+		e.byYear[i].Counts = e.byYear[i].Counts.Plus(c)
+		return
+	}
+	e.byYear = slices.Insert(e.byYear, i, YearCounts{Year: year, Counts: c})
 }
 
 // Build lays out the graph of a region from its municipalities' ties and
@@ -138,7 +145,7 @@ func Build(region Place, municipalities []Place, ties []Tie, alliances []Allianc
 	allyAcc := map[pair]*edgeAcc{}
 	acc := func(m map[pair]*edgeAcc, k pair) *edgeAcc {
 		if m[k] == nil {
-			m[k] = &edgeAcc{byYear: map[int]Counts{}}
+			m[k] = &edgeAcc{}
 		}
 		return m[k]
 	}
@@ -181,11 +188,10 @@ func Build(region Place, municipalities []Place, ties []Tie, alliances []Allianc
 			if len(e.byYear) == 0 {
 				continue // no activity in the years shown
 			}
-			ed := Edge{Source: k.a, Target: k.b, Kind: kind, FirstYear: e.first}
-			for _, y := range slices.Sorted(maps.Keys(e.byYear)) {
-				ed.Years = append(ed.Years, YearCounts{Year: y, Counts: e.byYear[y]})
-				ed.Counts = ed.Counts.Plus(e.byYear[y])
-				seen(y)
+			ed := Edge{Source: k.a, Target: k.b, Kind: kind, FirstYear: e.first, Years: e.byYear}
+			for _, y := range e.byYear {
+				ed.Counts = ed.Counts.Plus(y.Counts)
+				seen(y.Year)
 			}
 			g.Edges = append(g.Edges, ed)
 			orgs[k.a] = true

@@ -7,6 +7,7 @@
 package network
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"slices"
@@ -131,7 +132,7 @@ func Tally(municipality uuid.UUID, acts []Activity) ([]Tie, []Alliance) {
 	return outT, outA
 }
 
-func compareID(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) }
+func compareID(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }
 
 // Place is a tenant of the registry, as the network names it.
 type Place struct {

@@ -113,6 +113,7 @@ func TestNetworkRoutes(t *testing.T) {
 	}
 	problem(t, b.do(t, "GET", "/v1/tenants/regione-lombardia/network?from=2026&to=2025", analyst, ""), 422, "invalid_range")
 	problem(t, b.do(t, "GET", "/v1/tenants/regione-lombardia/network", "user:milano:officer", ""), 403, "forbidden")
+	problem(t, b.do(t, "GET", "/v1/tenants/regione-lombardia/network", "user:milano:regional_analyst", ""), 403, "forbidden")
 	problem(t, b.do(t, "GET", "/v1/tenants/regione-lombardia/network", "user:regione-piemonte:regional_analyst", ""), 403, "forbidden")
 	problem(t, b.do(t, "GET", "/v1/tenants/regione-lombardia/network.html", "user:regione-piemonte:regional_analyst", ""), 403, "forbidden")
 	problem(t, b.do(t, "GET", "/v1/tenants/nowhere/network", analyst, ""), 404, "tenant_not_found")

@@ -27,6 +27,7 @@ import (
 	"github.com/coprod/coprod/domain/committee"
 	"github.com/coprod/coprod/domain/identity"
 	"github.com/coprod/coprod/domain/monitoring"
+	"github.com/coprod/coprod/domain/network"
 	"github.com/coprod/coprod/domain/notify"
 	"github.com/coprod/coprod/domain/opendata"
 	"github.com/coprod/coprod/domain/organisation"
@@ -74,6 +75,7 @@ type Deps struct {
 	Reminders  *reminder.Service
 	Reports    *report.Service
 	OpenData   *opendata.Service
+	Network    *network.Service
 	// ActiveTenants lists the active tenants (the national open-data export).
 	ActiveTenants func(context.Context) ([]uuid.UUID, error)
 	// JobsDashboard (River UI) is mounted at /admin/jobs/ for platform operators only.
@@ -114,6 +116,7 @@ type Server struct {
 	reminders     *reminder.Service
 	reports       *report.Service
 	openData      *opendata.Service
+	network       *network.Service
 	activeTenants func(context.Context) ([]uuid.UUID, error)
 	oidc          OIDC
 	ready         func(context.Context) error
@@ -137,7 +140,12 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	if cfg.SessionMaxAge == 0 {
 		cfg.SessionMaxAge = 12 * time.Hour
 	}
-	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, monitoring: d.Monitoring, codesign: d.Codesign, notify: d.Notify, reminders: d.Reminders, reports: d.Reports, openData: d.OpenData, activeTenants: d.ActiveTenants, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log, observer: d.Observer}
+	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee,
+		transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, monitoring: d.Monitoring, codesign: d.Codesign,
+		notify: d.Notify, reminders: d.Reminders, reports: d.Reports, openData: d.OpenData, activeTenants: d.ActiveTenants,
+		oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log, observer: d.Observer,
+		network: d.Network,
+	}
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."
@@ -169,6 +177,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	s.registerReports()
 	s.registerReportPage()
 	s.registerOpenData()
+	s.registerNetwork()
 	if d.JobsDashboard != nil {
 		mux.Handle("/admin/jobs/", s.operatorOnly(d.JobsDashboard))
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/call"
+	"github.com/coprod/coprod/domain/network"
 	"github.com/coprod/coprod/domain/notify"
 	"github.com/coprod/coprod/domain/reminder"
 	"github.com/coprod/coprod/domain/report"
@@ -94,6 +95,8 @@ type Deps struct {
 	// DeliverReminder sends one reminder (reminder.Deliver, bound to its store).
 	DeliverReminder func(ctx context.Context, tenant, id uuid.UUID) (int, error)
 	Reports         *report.Service
+	// Network, when set, is refreshed with each snapshot (ADR 0017).
+	Network *network.Service
 	// ActiveTenants lists the tenants whose reminders are planned and
 	// whose snapshots are taken.
 	ActiveTenants func(ctx context.Context) ([]uuid.UUID, error)
@@ -425,6 +428,14 @@ func (w *takeSnapshotWorker) Work(ctx context.Context, job *river.Job[TakeSnapsh
 	_, err := w.r.deps.Reports.Take(ctx, job.Args.TenantID)
 	if err != nil {
 		return refusal(err)
+	}
+	// The network's aggregates in their own transaction: a retry after
+	// a failure here takes the day's snapshot again, which only replaces it.
+	if w.r.deps.Network != nil {
+		sctx := domain.WithPrincipal(ctx, domain.SystemPrincipal(job.Args.TenantID))
+		if err := w.r.deps.Network.Refresh(sctx, job.Args.TenantID); err != nil {
+			return refusal(err)
+		}
 	}
 	return nil
 }

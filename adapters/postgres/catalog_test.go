@@ -30,6 +30,16 @@ func platformTable(name string) bool {
 	return strings.HasPrefix(name, "river_")
 }
 
+// regionReadable are the aggregate tables a region reads of its
+// municipalities (ADR 0010, 0017).
+func regionReadable(name string) bool {
+	switch name {
+	case "report_snapshots", "network_ties", "network_alliances":
+		return true
+	}
+	return false
+}
+
 // catalogViolations inspects the schema and lists every breach of the
 // isolation rules (see migrations/embed.go). It runs as a superuser so it
 // sees everything.
@@ -103,9 +113,10 @@ func catalogViolations(ctx context.Context, t *testing.T, conn *pgx.Conn) []stri
 		if permissive != "PERMISSIVE" {
 			continue
 		}
-		// The one exception: a region reads its municipalities' aggregate
-		// snapshots, read-only, through a policy of that exact name and shape.
-		regionRead := name == "region_reads" && cmd == "SELECT" && tbl == "report_snapshots" &&
+		// The one exception: a region reads its municipalities' aggregates
+		// (snapshots, the network), read-only, through a policy of that
+		// exact name and shape.
+		regionRead := name == "region_reads" && cmd == "SELECT" && regionReadable(tbl) &&
 			strings.Contains(qual, "region_id = app_current_tenant()")
 		if cmd == "ALL" && pins(qual) && pins(check) {
 			good[tbl] = true

@@ -28,6 +28,7 @@ import (
 	"github.com/coprod/coprod/domain/committee"
 	"github.com/coprod/coprod/domain/identity"
 	"github.com/coprod/coprod/domain/monitoring"
+	"github.com/coprod/coprod/domain/network"
 	"github.com/coprod/coprod/domain/notify"
 	"github.com/coprod/coprod/domain/opendata"
 	"github.com/coprod/coprod/domain/organisation"
@@ -50,6 +51,7 @@ type services struct {
 	notify    *notify.Service
 	reminders *reminder.Service
 	reports   *report.Service
+	network   *network.Service
 	deps      httpapi.Deps
 	handler   http.Handler
 	metrics   *metrics.Metrics
@@ -117,7 +119,8 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 	reminders := store.Reminders()
 	s.reminders = reminder.NewService(reminders, nil)
 	s.reports = report.NewService(store.Reports(), nil)
-	runner.Bind(jobs.Deps{Calls: s.calls, Deadlines: store.Deadlines(), Notify: s.notify, Reminders: s.reminders, Reports: s.reports,
+	s.network = network.NewService(store.Network(), nil)
+	runner.Bind(jobs.Deps{Calls: s.calls, Deadlines: store.Deadlines(), Notify: s.notify, Reminders: s.reminders, Reports: s.reports, Network: s.network,
 		DeliverReminder: func(ctx context.Context, tenant, id uuid.UUID) (int, error) {
 			return reminder.Deliver(ctx, reminders.Delivery(), mailer, domain.SystemClock, tenant, id)
 		},
@@ -153,6 +156,7 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 		Notify:        s.notify,
 		Reminders:     s.reminders,
 		Reports:       s.reports,
+		Network:       s.network,
 		OpenData:      opendata.NewService(store.OpenData(), opendata.Config{BaseURL: cfg.PublicURL}, nil),
 		ActiveTenants: func(ctx context.Context) ([]uuid.UUID, error) { return activeTenants(ctx, s.tenants) },
 		Observer:      mx,

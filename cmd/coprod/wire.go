@@ -25,7 +25,9 @@ import (
 	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/codesign"
 	"github.com/coprod/coprod/domain/committee"
+	"github.com/coprod/coprod/domain/coprogramming"
 	"github.com/coprod/coprod/domain/identity"
+	"github.com/coprod/coprod/domain/initiative"
 	"github.com/coprod/coprod/domain/monitoring"
 	"github.com/coprod/coprod/domain/notify"
 	"github.com/coprod/coprod/domain/opendata"
@@ -131,7 +133,8 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 	s.deps = httpapi.Deps{
 		Tenants: s.tenants, App: s.app, IDs: s.ids, Orgs: s.orgs, Calls: s.calls, Apps: s.apps, Committee: committee.NewService(store.Committee(), nil), Public: call.NewTransparency(store.PublicCalls()), Notices: call.NewNoticeBoard(store),
 		Agreements: agreement.NewService(store.Agreements(), nil), Pilots: pilot.NewService(store.Pilots(), nil),
-		Monitoring: monitoring.NewService(store.Monitoring(), nil), Codesign: codesign.NewService(store.Codesign(), nil), OIDC: oidcPort{oc},
+		Monitoring: monitoring.NewService(store.Monitoring(), nil), Codesign: codesign.NewService(store.Codesign(), nil),
+		Coprogramming: coprogramming.NewService(store.Coprogramming(), nil), Initiatives: initiative.NewService(store.Initiatives(), nil), OIDC: oidcPort{oc},
 		Ready: func(ctx context.Context) error {
 			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()

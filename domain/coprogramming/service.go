@@ -219,8 +219,8 @@ type View struct {
 	Calls []uuid.UUID
 }
 
-// Get returns a process: staff see drafts too; anyone else, signed in or
-// not, sees it once opened (a co-programming notice is public).
+// Get returns a process: staff see drafts too; anyone else sees it once
+// opened (organisations must find it to contribute).
 func (s *Service) Get(ctx context.Context, tenant, id uuid.UUID) (*View, error) {
 	p, _ := domain.PrincipalFrom(ctx)
 	var out *View

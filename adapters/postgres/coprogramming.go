@@ -255,3 +255,12 @@ func (r initiativeRepo) List(ctx context.Context, f initiative.Filter) ([]*initi
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*initiative.Initiative, error) { return scanInitiative(r.t.tenant, row) })
 }
+
+func (r initiativeRepo) Lock(ctx context.Context, ids ...uuid.UUID) error {
+	rows, err := r.t.tx.Query(ctx, `SELECT id FROM initiatives WHERE tenant_id = $1 AND id = ANY ($2) ORDER BY id FOR UPDATE`, r.t.tenant, ids)
+	if err != nil {
+		return err
+	}
+	rows.Close()
+	return rows.Err()
+}

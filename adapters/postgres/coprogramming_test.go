@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -378,5 +380,62 @@ func TestInitiativeUseCases(t *testing.T) {
 	}
 	if got := auditActions(t, x.store, x.b, i.ID); strings.Join(got, ",") != "initiative.accepted,initiative.deadline_set,initiative.proposed" {
 		t.Errorf("audit trail of the initiative: %v", got)
+	}
+}
+
+// Two officers merging two initiatives into each other at the same moment:
+// at most one merge may pass, or the two would form a cycle.
+func TestCrossedMergesFormNoCycle(t *testing.T) {
+	t.Parallel()
+	x := setupCoprog(t)
+	// The clock is read inside each merge's transaction once the source is
+	// loaded: armed, it holds both merges there until both have arrived, so
+	// they then race for the targets.
+	var armed atomic.Bool
+	var barrier sync.WaitGroup
+	clock := func() time.Time {
+		if armed.Load() {
+			barrier.Done()
+			barrier.Wait()
+		}
+		return time.Now().UTC()
+	}
+	svc := initiative.NewService(x.store.Initiatives(), clock)
+	officer := as(t, x.officerB)
+	in := initiative.Initiative{Title: "Orti sociali", Problem: "Isolamento", TargetGroup: "Anziani", Approach: "Orti"}
+	for range 20 {
+		var ids [2]uuid.UUID
+		for k := range ids {
+			i, err := svc.Propose(as(t, x.coopMember), x.b, x.coop.ID, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.SetDeadline(officer, x.b, i.ID, time.Now().Add(time.Hour), 0); err != nil {
+				t.Fatal(err)
+			}
+			ids[k] = i.ID
+		}
+		errs := make(chan error, 2)
+		barrier.Add(2)
+		armed.Store(true)
+		for k := range 2 {
+			go func() {
+				_, err := svc.Merge(officer, x.b, ids[k], ids[1-k], 0)
+				errs <- err
+			}()
+		}
+		e1, e2 := <-errs, <-errs
+		armed.Store(false)
+		if e1 == nil && e2 == nil {
+			t.Fatalf("both crossed merges passed: %s and %s now merge into each other", ids[0], ids[1])
+		}
+		if e1 != nil && e2 != nil {
+			t.Fatalf("both crossed merges refused: %v, %v", e1, e2)
+		}
+		for _, err := range []error{e1, e2} {
+			if err != nil && !errors.Is(err, initiative.ErrInvalidMerge) && !errors.Is(err, domain.ErrStale) {
+				t.Errorf("the losing merge: %v", err)
+			}
+		}
 	}
 }

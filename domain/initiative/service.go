@@ -43,6 +43,9 @@ type Repository interface {
 	Update(ctx context.Context, i *Initiative) error
 	Get(ctx context.Context, id uuid.UUID) (*Initiative, error) // ErrNotFound
 	List(ctx context.Context, f Filter) ([]*Initiative, error)
+	// Lock holds the initiatives until the transaction ends, taken in id
+	// order so that two merges never deadlock.
+	Lock(ctx context.Context, ids ...uuid.UUID) error
 }
 
 // Service holds the initiative use cases.
@@ -233,6 +236,11 @@ func (s *Service) Merge(ctx context.Context, tenant, id, into uuid.UUID, ifVersi
 	return s.change(ctx, tenant, id, ifVersion, "merged", func(tx Tx, _ domain.Principal, i *Initiative, now time.Time) (map[string]any, error) {
 		if into == i.ID {
 			return nil, ErrInvalidMerge.WithField("into")
+		}
+		// Two crossed merges (a into b, b into a) must not both pass: the
+		// second waits here and then reads the first's target as merged.
+		if err := tx.Initiatives().Lock(ctx, i.ID, into); err != nil {
+			return nil, err
 		}
 		target, err := tx.Initiatives().Get(ctx, into)
 		if err != nil {

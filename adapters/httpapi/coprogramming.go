@@ -50,7 +50,7 @@ type OutputsIO struct {
 	Summary    string   `json:"summary" maxLength:"20000"`
 }
 
-func optTime(t time.Time) *time.Time {
+func timeIfSet(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
 	}
@@ -60,7 +60,7 @@ func optTime(t time.Time) *time.Time {
 func processOut(p *coprogramming.Process, calls []uuid.UUID) Process {
 	out := Process{ID: p.ID, Title: p.Title, Description: p.Description, PolicyArea: p.PolicyArea, Territory: p.Territory,
 		PeriodFrom: p.PeriodFrom.Format(time.DateOnly), PeriodTo: p.PeriodTo.Format(time.DateOnly), Status: string(p.Status),
-		CancelReason: p.CancelReason, OpenedAt: optTime(p.OpenedAt), ClosedAt: optTime(p.ClosedAt), PublishedAt: optTime(p.PublishedAt),
+		CancelReason: p.CancelReason, OpenedAt: timeIfSet(p.OpenedAt), ClosedAt: timeIfSet(p.ClosedAt), PublishedAt: timeIfSet(p.PublishedAt),
 		Calls: calls, Version: p.Version}
 	if out.Territory == nil {
 		out.Territory = []string{}
@@ -107,7 +107,7 @@ type processOutput struct {
 	Body Process
 }
 
-func parseDate(s, field string) (time.Time, error) {
+func parseDay(s, field string) (time.Time, error) {
 	d, err := time.Parse(time.DateOnly, s)
 	if err != nil {
 		return time.Time{}, coprogramming.ErrInvalidPeriod.WithField(field)
@@ -132,11 +132,11 @@ func (s *Server) registerCoprogramming() {
 		if err != nil {
 			return nil, err
 		}
-		from, err := parseDate(in.Body.PeriodFrom, "periodFrom")
+		from, err := parseDay(in.Body.PeriodFrom, "periodFrom")
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		to, err := parseDate(in.Body.PeriodTo, "periodTo")
+		to, err := parseDay(in.Body.PeriodTo, "periodTo")
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
@@ -155,7 +155,7 @@ func (s *Server) registerCoprogramming() {
 		Status string `query:"status" enum:"draft,open,closed,published,cancelled"`
 		Cursor string `query:"cursor" maxLength:"64"`
 		Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
-	}) (*listOutput[Process], error) {
+	}) (*pageOutput[Process], error) {
 		t, err := s.enter(ctx, in.Tenant)
 		if err != nil {
 			return nil, err
@@ -168,7 +168,7 @@ func (s *Server) registerCoprogramming() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &listOutput[Process]{}
+		out := &pageOutput[Process]{}
 		out.Body.Items = listOf(items, func(p *coprogramming.Process) Process { return processOut(p, nil) })
 		out.Body.NextCursor = encodeCursor(next)
 		return out, nil
@@ -320,7 +320,7 @@ func (s *Server) registerCoprogramming() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-coprogramming-contributions", Method: http.MethodGet, Path: "/v1/tenants/{tenant}/co-programming/{process}/contributions", Tags: tags, Security: bearer,
 		Summary: "Contributions: all to staff, its own to an organisation", Errors: []int{401, 404},
-	}, func(ctx context.Context, in *ProcessPath) (*listOutput[Contribution], error) {
+	}, func(ctx context.Context, in *ProcessPath) (*pageOutput[Contribution], error) {
 		t, err := s.enter(ctx, in.Tenant)
 		if err != nil {
 			return nil, err
@@ -329,7 +329,7 @@ func (s *Server) registerCoprogramming() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &listOutput[Contribution]{}
+		out := &pageOutput[Contribution]{}
 		out.Body.Items = listOf(cs, contributionOut)
 		return out, nil
 	})
@@ -351,8 +351,8 @@ func (s *Server) registerCoprogramming() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-public-coprogramming", Method: http.MethodGet, Path: "/v1/public/municipalities/{tenant}/co-programming", Tags: tags,
 		Summary: "A municipality's published co-programming outputs, with their acts and the calls drafted from them (no login)", Errors: []int{404},
-	}, func(ctx context.Context, in *TenantPath) (*publicList[Process], error) {
-		t, err := s.publicTenant(ctx, in.Tenant)
+	}, func(ctx context.Context, in *TenantPath) (*publicPageOutput[Process], error) {
+		t, err := s.publicMunicipality(ctx, in.Tenant)
 		if err != nil {
 			return nil, err
 		}
@@ -360,21 +360,21 @@ func (s *Server) registerCoprogramming() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &publicList[Process]{CacheControl: "public, max-age=60"}
+		out := &publicPageOutput[Process]{CacheControl: "public, max-age=60"}
 		out.Body.Items = listOf(vs, func(v *coprogramming.View) Process { return processOut(v.Process, v.Calls) })
 		out.ETag = bodyETag(out.Body)
 		return out, nil
 	})
 }
 
-type listOutput[T any] struct {
+type pageOutput[T any] struct {
 	Body struct {
 		Items      []T    `json:"items"`
 		NextCursor string `json:"nextCursor,omitempty"`
 	}
 }
 
-type publicList[T any] struct {
+type publicPageOutput[T any] struct {
 	ETag         string `header:"ETag"`
 	CacheControl string `header:"Cache-Control"`
 	Body         struct {
@@ -383,9 +383,9 @@ type publicList[T any] struct {
 	}
 }
 
-// publicTenant resolves the municipality of a public route: one that exists
+// publicMunicipality resolves the municipality of a public route: one that exists
 // and is (or was) active; provisioning ones have published nothing.
-func (s *Server) publicTenant(ctx context.Context, ref string) (*tenants.Tenant, error) {
+func (s *Server) publicMunicipality(ctx context.Context, ref string) (*tenants.Tenant, error) {
 	t, err := s.tenants.Resolve(ctx, ref)
 	if err == nil && t.Status == tenants.StatusProvisioning {
 		err = tenants.ErrNotFound
@@ -465,7 +465,7 @@ func (s *Server) registerInitiatives() {
 		Overdue bool   `query:"overdue"`
 		Cursor  string `query:"cursor" maxLength:"64"`
 		Limit   int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
-	}) (*listOutput[Initiative], error) {
+	}) (*pageOutput[Initiative], error) {
 		t, err := s.enter(ctx, in.Tenant)
 		if err != nil {
 			return nil, err
@@ -482,7 +482,7 @@ func (s *Server) registerInitiatives() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &listOutput[Initiative]{}
+		out := &pageOutput[Initiative]{}
 		out.Body.Items = listOf(items, s.initiativeOut)
 		out.Body.NextCursor = encodeCursor(next)
 		return out, nil
@@ -544,12 +544,12 @@ func (s *Server) registerInitiatives() {
 			a := initiative.Accept{Route: initiative.Route(in.Body.Into), ProcessID: in.Body.ProcessID, PolicyArea: in.Body.PolicyArea}
 			var err error
 			if in.Body.PeriodFrom != "" {
-				if a.PeriodFrom, err = parseDate(in.Body.PeriodFrom, "periodFrom"); err != nil {
+				if a.PeriodFrom, err = parseDay(in.Body.PeriodFrom, "periodFrom"); err != nil {
 					return nil, s.problem(ctx, err)
 				}
 			}
 			if in.Body.PeriodTo != "" {
-				if a.PeriodTo, err = parseDate(in.Body.PeriodTo, "periodTo"); err != nil {
+				if a.PeriodTo, err = parseDay(in.Body.PeriodTo, "periodTo"); err != nil {
 					return nil, s.problem(ctx, err)
 				}
 			}
@@ -589,8 +589,8 @@ func (s *Server) registerInitiatives() {
 		Status string `query:"status" enum:"proposed,in_triage,accepted,declined,merged,withdrawn"`
 		Cursor string `query:"cursor" maxLength:"64"`
 		Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
-	}) (*publicList[initiative.Public], error) {
-		t, err := s.publicTenant(ctx, in.Tenant)
+	}) (*publicPageOutput[initiative.Public], error) {
+		t, err := s.publicMunicipality(ctx, in.Tenant)
 		if err != nil {
 			return nil, err
 		}
@@ -602,7 +602,7 @@ func (s *Server) registerInitiatives() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &publicList[initiative.Public]{CacheControl: "public, max-age=60"}
+		out := &publicPageOutput[initiative.Public]{CacheControl: "public, max-age=60"}
 		out.Body.Items, out.Body.NextCursor = items, encodeCursor(next)
 		out.ETag = bodyETag(out.Body)
 		return out, nil

@@ -124,6 +124,15 @@ func (r processRepo) Get(ctx context.Context, id uuid.UUID) (*coprogramming.Proc
 	return p, err
 }
 
+func (r processRepo) Hold(ctx context.Context, id uuid.UUID) (*coprogramming.Process, error) {
+	p, err := scanProcess(r.t.tenant, r.t.tx.QueryRow(ctx, `SELECT `+processColumns+` FROM coprogramming_processes
+		WHERE tenant_id = $1 AND id = $2 FOR SHARE`, r.t.tenant, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, coprogramming.ErrNotFound
+	}
+	return p, err
+}
+
 func (r processRepo) List(ctx context.Context, f coprogramming.Filter) ([]*coprogramming.Process, error) {
 	rows, err := r.t.tx.Query(ctx, `SELECT `+processColumns+` FROM coprogramming_processes
 		WHERE tenant_id = $1 AND ($2 = '' OR status = $2) AND ($3::uuid IS NULL OR id < $3)

@@ -36,6 +36,10 @@ type Repository interface {
 	// Update saves p if the stored version is p.Version-1 (domain.ErrStale otherwise).
 	Update(ctx context.Context, p *Process) error
 	Get(ctx context.Context, id uuid.UUID) (*Process, error) // ErrNotFound
+	// Hold is Get, and keeps the process from changing status until the
+	// transaction ends: a contribution or a link made while it is open
+	// cannot land after a concurrent close.
+	Hold(ctx context.Context, id uuid.UUID) (*Process, error)
 	List(ctx context.Context, f Filter) ([]*Process, error)
 	AddContribution(ctx context.Context, c *Contribution) error
 	Contributions(ctx context.Context, process uuid.UUID) ([]*Contribution, error)
@@ -189,7 +193,7 @@ func (s *Service) RecordCitizen(ctx context.Context, tenant, id uuid.UUID, in Co
 func (s *Service) contribute(ctx context.Context, tenant, id uuid.UUID, p domain.Principal, in Contribution, staff bool) (*Contribution, error) {
 	var out *Contribution
 	err := s.store.Atomic(ctx, tenant, func(tx Tx) error {
-		pr, err := tx.Processes().Get(ctx, id)
+		pr, err := tx.Processes().Hold(ctx, id)
 		if err != nil {
 			return err
 		}

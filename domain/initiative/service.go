@@ -166,7 +166,7 @@ func (s *Service) Accept(ctx context.Context, tenant, id uuid.UUID, in Accept, i
 		case RouteCoprogramming:
 			pid := in.ProcessID
 			if pid != uuid.Nil {
-				pr, err := tx.Processes().Get(ctx, pid)
+				pr, err := tx.Processes().Hold(ctx, pid)
 				if err != nil {
 					return nil, err
 				}

@@ -350,8 +350,12 @@ func (s *Server) registerCoprogramming() {
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-public-coprogramming", Method: http.MethodGet, Path: "/v1/public/municipalities/{tenant}/co-programming", Tags: tags,
-		Summary: "A municipality's published co-programming outputs, with their acts and the calls drafted from them (no login)", Errors: []int{404},
-	}, func(ctx context.Context, in *TenantPath) (*publicPageOutput[Process], error) {
+		Summary:     "A municipality's published co-programming outputs, with their acts and the calls drafted from them (no login)",
+		Description: "Responses carry an ETag; If-None-Match answers 304.", Errors: []int{404},
+	}, func(ctx context.Context, in *struct {
+		TenantPath
+		IfNoneMatch string `header:"If-None-Match"`
+	}) (*publicPageOutput[Process], error) {
 		t, err := s.publicMunicipality(ctx, in.Tenant)
 		if err != nil {
 			return nil, err
@@ -363,6 +367,9 @@ func (s *Server) registerCoprogramming() {
 		out := &publicPageOutput[Process]{CacheControl: "public, max-age=60"}
 		out.Body.Items = listOf(vs, func(v *coprogramming.View) Process { return processOut(v.Process, v.Calls) })
 		out.ETag = bodyETag(out.Body)
+		if in.IfNoneMatch != "" && in.IfNoneMatch == out.ETag {
+			return nil, huma.Status304NotModified()
+		}
 		return out, nil
 	})
 }
@@ -582,13 +589,14 @@ func (s *Server) registerInitiatives() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-public-initiatives", Method: http.MethodGet, Path: "/v1/public/municipalities/{tenant}/initiatives", Tags: tags,
 		Summary:     "The public register of a municipality's initiatives and their status (no login)",
-		Description: "No personal data: organisation names are public, who proposed is not. overdue: in triage past the deadline.",
+		Description: "No personal data: organisation names are public, who proposed is not. overdue: in triage past the deadline. Responses carry an ETag; If-None-Match answers 304.",
 		Errors:      []int{404, 422},
 	}, func(ctx context.Context, in *struct {
 		TenantPath
-		Status string `query:"status" enum:"proposed,in_triage,accepted,declined,merged,withdrawn"`
-		Cursor string `query:"cursor" maxLength:"64"`
-		Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
+		Status      string `query:"status" enum:"proposed,in_triage,accepted,declined,merged,withdrawn"`
+		Cursor      string `query:"cursor" maxLength:"64"`
+		Limit       int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
+		IfNoneMatch string `header:"If-None-Match"`
 	}) (*publicPageOutput[initiative.Public], error) {
 		t, err := s.publicMunicipality(ctx, in.Tenant)
 		if err != nil {
@@ -605,6 +613,9 @@ func (s *Server) registerInitiatives() {
 		out := &publicPageOutput[initiative.Public]{CacheControl: "public, max-age=60"}
 		out.Body.Items, out.Body.NextCursor = items, encodeCursor(next)
 		out.ETag = bodyETag(out.Body)
+		if in.IfNoneMatch != "" && in.IfNoneMatch == out.ETag {
+			return nil, huma.Status304NotModified()
+		}
 		return out, nil
 	})
 }

@@ -84,6 +84,9 @@ func TestCoprogrammingAndInitiativesOverHTTP(t *testing.T) {
 	if entry["status"] != "declined" || entry["declineReason"] != "Già coperto dal servizio comunale" || entry["organisation"] != "Coop Esempio" {
 		t.Errorf("register entry: %v", entry)
 	}
+	if again := b.call(t, "GET", "/v1/public/municipalities/milano/initiatives", "", "", "If-None-Match", reg.header.Get("ETag")); again.status != 304 {
+		t.Errorf("unchanged register with If-None-Match: %d, want 304", again.status)
+	}
 	if _, ok := entry["proposedBy"]; ok {
 		t.Errorf("the register shows who proposed: %v", entry)
 	}

@@ -59,25 +59,26 @@ type Config struct {
 
 // Deps are the use cases and probes the API serves.
 type Deps struct {
-	Tenants       *tenants.Service
-	App           *app.Service
-	IDs           *identity.Service // nil: no login (foundation-only deployments, some tests)
-	Orgs          *organisation.Service
-	Calls         *call.Service
-	Apps          *application.Service
-	Committee     *committee.Service
-	Public        *call.Transparency
-	Notices       *call.NoticeBoard
-	Agreements    *agreement.Service
-	Pilots        *pilot.Service
-	Monitoring    *monitoring.Service
-	Codesign      *codesign.Service
+	Tenants    *tenants.Service
+	App        *app.Service
+	IDs        *identity.Service // nil: no login (foundation-only deployments, some tests)
+	Orgs       *organisation.Service
+	Calls      *call.Service
+	Apps       *application.Service
+	Committee  *committee.Service
+	Public     *call.Transparency
+	Notices    *call.NoticeBoard
+	Agreements *agreement.Service
+	Pilots     *pilot.Service
+	Monitoring *monitoring.Service
+	Codesign   *codesign.Service
+	Notify     *notify.Service
+	Reminders  *reminder.Service
+	Reports    *report.Service
+	OpenData   *opendata.Service
+	// Co-programming and bottom-up initiatives: the steps before a call.
 	Coprogramming *coprogramming.Service
 	Initiatives   *initiative.Service
-	Notify        *notify.Service
-	Reminders     *reminder.Service
-	Reports       *report.Service
-	OpenData      *opendata.Service
 	// ActiveTenants lists the active tenants (the national open-data export).
 	ActiveTenants func(context.Context) ([]uuid.UUID, error)
 	// JobsDashboard (River UI) is mounted at /admin/jobs/ for platform operators only.
@@ -104,12 +105,12 @@ type Server struct {
 	pilots        *pilot.Service
 	monitoring    *monitoring.Service
 	codesign      *codesign.Service
-	coprogramming *coprogramming.Service
-	initiatives   *initiative.Service
 	notify        *notify.Service
 	reminders     *reminder.Service
 	reports       *report.Service
 	openData      *opendata.Service
+	coprogramming *coprogramming.Service
+	initiatives   *initiative.Service
 	activeTenants func(context.Context) ([]uuid.UUID, error)
 	oidc          OIDC
 	ready         func(context.Context) error
@@ -132,7 +133,8 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	if cfg.SessionMaxAge == 0 {
 		cfg.SessionMaxAge = 12 * time.Hour
 	}
-	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, monitoring: d.Monitoring, codesign: d.Codesign, coprogramming: d.Coprogramming, initiatives: d.Initiatives, notify: d.Notify, reminders: d.Reminders, reports: d.Reports, openData: d.OpenData, activeTenants: d.ActiveTenants, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
+	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, monitoring: d.Monitoring, codesign: d.Codesign, notify: d.Notify, reminders: d.Reminders, reports: d.Reports, openData: d.OpenData, activeTenants: d.ActiveTenants, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
+	s.coprogramming, s.initiatives = d.Coprogramming, d.Initiatives
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."

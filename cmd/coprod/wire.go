@@ -133,8 +133,7 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 	s.deps = httpapi.Deps{
 		Tenants: s.tenants, App: s.app, IDs: s.ids, Orgs: s.orgs, Calls: s.calls, Apps: s.apps, Committee: committee.NewService(store.Committee(), nil), Public: call.NewTransparency(store.PublicCalls()), Notices: call.NewNoticeBoard(store),
 		Agreements: agreement.NewService(store.Agreements(), nil), Pilots: pilot.NewService(store.Pilots(), nil),
-		Monitoring: monitoring.NewService(store.Monitoring(), nil), Codesign: codesign.NewService(store.Codesign(), nil),
-		Coprogramming: coprogramming.NewService(store.Coprogramming(), nil), Initiatives: initiative.NewService(store.Initiatives(), nil), OIDC: oidcPort{oc},
+		Monitoring: monitoring.NewService(store.Monitoring(), nil), Codesign: codesign.NewService(store.Codesign(), nil), OIDC: oidcPort{oc},
 		Ready: func(ctx context.Context) error {
 			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
@@ -152,6 +151,8 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 		OpenData:      opendata.NewService(store.OpenData(), opendata.Config{BaseURL: cfg.PublicURL}, nil),
 		ActiveTenants: func(ctx context.Context) ([]uuid.UUID, error) { return activeTenants(ctx, s.tenants) },
 	}
+	s.deps.Coprogramming = coprogramming.NewService(store.Coprogramming(), nil)
+	s.deps.Initiatives = initiative.NewService(store.Initiatives(), nil)
 	_, s.handler = httpapi.New(httpapi.Config{Version: version, PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, SessionMaxAge: cfg.SessionAbsolute}, s.deps)
 	return s, nil
 }

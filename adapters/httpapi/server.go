@@ -25,7 +25,9 @@ import (
 	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/codesign"
 	"github.com/coprod/coprod/domain/committee"
+	"github.com/coprod/coprod/domain/coprogramming"
 	"github.com/coprod/coprod/domain/identity"
+	"github.com/coprod/coprod/domain/initiative"
 	"github.com/coprod/coprod/domain/monitoring"
 	"github.com/coprod/coprod/domain/network"
 	"github.com/coprod/coprod/domain/notify"
@@ -76,6 +78,9 @@ type Deps struct {
 	Reports    *report.Service
 	OpenData   *opendata.Service
 	Network    *network.Service
+	// Co-programming and bottom-up initiatives: the steps before a call.
+	Coprogramming *coprogramming.Service
+	Initiatives   *initiative.Service
 	// ActiveTenants lists the active tenants (the national open-data export).
 	ActiveTenants func(context.Context) ([]uuid.UUID, error)
 	// JobsDashboard (River UI) is mounted at /admin/jobs/ for platform operators only.
@@ -117,6 +122,8 @@ type Server struct {
 	reports       *report.Service
 	openData      *opendata.Service
 	network       *network.Service
+	coprogramming *coprogramming.Service
+	initiatives   *initiative.Service
 	activeTenants func(context.Context) ([]uuid.UUID, error)
 	oidc          OIDC
 	ready         func(context.Context) error
@@ -146,6 +153,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 		oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log, observer: d.Observer,
 		network: d.Network,
 	}
+	s.coprogramming, s.initiatives = d.Coprogramming, d.Initiatives
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."
@@ -173,6 +181,8 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	s.registerAgreements()
 	s.registerMonitoring()
 	s.registerCodesign()
+	s.registerCoprogramming()
+	s.registerInitiatives()
 	s.registerNotifications()
 	s.registerReports()
 	s.registerReportPage()

@@ -26,7 +26,9 @@ import (
 	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/codesign"
 	"github.com/coprod/coprod/domain/committee"
+	"github.com/coprod/coprod/domain/coprogramming"
 	"github.com/coprod/coprod/domain/identity"
+	"github.com/coprod/coprod/domain/initiative"
 	"github.com/coprod/coprod/domain/monitoring"
 	"github.com/coprod/coprod/domain/network"
 	"github.com/coprod/coprod/domain/notify"
@@ -161,6 +163,8 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 		ActiveTenants: func(ctx context.Context) ([]uuid.UUID, error) { return activeTenants(ctx, s.tenants) },
 		Observer:      mx,
 	}
+	s.deps.Coprogramming = coprogramming.NewService(store.Coprogramming(), nil)
+	s.deps.Initiatives = initiative.NewService(store.Initiatives(), nil)
 	_, s.handler = httpapi.New(httpapi.Config{Version: version, PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, SessionMaxAge: cfg.SessionAbsolute}, s.deps)
 	return s, nil
 }

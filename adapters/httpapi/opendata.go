@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 
@@ -51,18 +52,31 @@ func (s *Server) registerOpenData() {
 		return &out[opendata.GrantPackage]{ETag: bodyETag(p), CacheControl: "public, max-age=300", Body: *p}, nil
 	})
 	if s.activeTenants != nil {
+		// national registers a platform-wide export; at most
+		// MaxNationalExports stream at once per server (503 exports_busy).
 		national := func(id, path, summary string, write func(context.Context, io.Writer, []uuid.UUID) (int, error)) {
 			huma.Register(s.api, huma.Operation{
 				OperationID: id, Method: http.MethodGet, Path: path, Tags: tags, Summary: summary,
 				Description: "Written municipality by municipality; a response cut short ends without its closing brackets.",
 				Responses: map[string]*huma.Response{"200": {Description: "the package", Content: map[string]*huma.MediaType{
 					"application/json": {Schema: &huma.Schema{Type: "object"}}}}},
+				Errors: []int{503},
 			}, func(ctx context.Context, _ *struct{}) (*huma.StreamResponse, error) {
+				select {
+				case s.exports <- struct{}{}:
+				default:
+					p := newProblem(http.StatusServiceUnavailable, "exports_busy",
+						fmt.Sprintf("%d national exports are already streaming from this server; retry in a minute", MaxNationalExports))
+					p.header = http.Header{"Retry-After": {"60"}}
+					return nil, p
+				}
 				ids, err := s.activeTenants(ctx)
 				if err != nil {
+					<-s.exports
 					return nil, s.problem(ctx, err)
 				}
 				return &huma.StreamResponse{Body: func(hc huma.Context) {
+					defer func() { <-s.exports }()
 					hc.SetHeader("Content-Type", "application/json")
 					hc.SetHeader("Cache-Control", "public, max-age=3600")
 					if n, err := write(hc.Context(), hc.BodyWriter(), ids); err != nil {
@@ -93,3 +107,7 @@ func (s *Server) registerOpenData() {
 		return &out[opendata.ReleasePackage]{ETag: bodyETag(p), CacheControl: "public, max-age=300", Body: *p}, nil
 	})
 }
+
+// MaxNationalExports is how many national open-data exports one server
+// streams at once; each reads a few tenants ahead on its own connections.
+const MaxNationalExports = 2

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,4 +70,55 @@ func TestOpenDataRoutes(t *testing.T) {
 	if err := json.Unmarshal([]byte(o.raw), &rel); err != nil || rel.Version != "1.1" || len(rel.Releases) != 3 {
 		t.Errorf("national OCDS export (%v): %s", err, o.raw)
 	}
+}
+
+// National exports are public and hold database connections while they
+// stream: a server streams at most MaxNationalExports at once, and the
+// next is told to come back (503 exports_busy, Retry-After).
+func TestNationalExportsBounded(t *testing.T) {
+	t.Parallel()
+	fake := openDataFake{org: &organisation.Organisation{ID: uuid.New(), FiscalCode: "04123456784", LegalName: "Coop"}}
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	streaming := 0
+	b := setup(t, func(d *httpapi.Deps) {
+		d.OpenData = opendata.NewService(fake, opendata.Config{}, nil)
+		d.ActiveTenants = func(context.Context) ([]uuid.UUID, error) {
+			mu.Lock()
+			streaming++
+			mu.Unlock()
+			<-gate // the export holds its slot until released
+			return []uuid.UUID{uuid.New()}, nil
+		}
+	})
+	done := make(chan response, httpapi.MaxNationalExports)
+	for range httpapi.MaxNationalExports {
+		go func() { done <- b.do(t, "GET", "/v1/public/open-data/360giving.json", "", "") }()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := streaming
+		mu.Unlock()
+		if n == httpapi.MaxNationalExports {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d exports started, want %d", n, httpapi.MaxNationalExports)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	busy := b.do(t, "GET", "/v1/public/open-data/ocds.json", "", "")
+	problem(t, busy, 503, "exports_busy")
+	if busy.header.Get("Retry-After") != "60" {
+		t.Errorf("Retry-After %q", busy.header.Get("Retry-After"))
+	}
+	close(gate)
+	for range httpapi.MaxNationalExports {
+		if r := <-done; r.status != 200 {
+			t.Errorf("a held export ended %d: %s", r.status, r.raw)
+		}
+	}
+	// The slots are given back.
+	b.call(t, "GET", "/v1/public/open-data/ocds.json", "", "", 200)
 }

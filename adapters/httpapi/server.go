@@ -125,6 +125,9 @@ type Server struct {
 	coprogramming *coprogramming.Service
 	initiatives   *initiative.Service
 	activeTenants func(context.Context) ([]uuid.UUID, error)
+	// exports bounds the national open-data downloads streaming at once:
+	// each holds a few pool connections for seconds, and they are public.
+	exports chan struct{}
 	oidc          OIDC
 	ready         func(context.Context) error
 	auth          []Authenticator
@@ -168,6 +171,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 		"bearer": {Type: "http", Scheme: "bearer", Description: "A bearer token: the bootstrap operator token, or (with per-tenant login) an OIDC access token."},
 	}
 	s.mux = mux
+	s.exports = make(chan struct{}, MaxNationalExports)
 	s.api = humago.New(mux, hc)
 	s.api.UseMiddleware(s.authenticate)
 	s.registerHealth()

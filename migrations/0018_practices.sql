@@ -63,7 +63,8 @@ CREATE TABLE public_practices (
     bes_domains    text[]      NOT NULL DEFAULT '{}',
     search         text        NOT NULL, -- lower-cased title, problem and approach
     published_at   timestamptz NOT NULL,
-    doc            jsonb       NOT NULL,
+    doc            jsonb       NOT NULL, -- the public view
+    template       jsonb       NOT NULL, -- the full template a replication copies
     updated_at     timestamptz NOT NULL
 );
 CREATE INDEX public_practices_list_idx ON public_practices (published_at DESC, practice_id);

@@ -31,6 +31,7 @@ import (
 	"github.com/coprod/coprod/domain/opendata"
 	"github.com/coprod/coprod/domain/organisation"
 	"github.com/coprod/coprod/domain/pilot"
+	"github.com/coprod/coprod/domain/practice"
 	"github.com/coprod/coprod/domain/reminder"
 	"github.com/coprod/coprod/domain/report"
 	"github.com/coprod/coprod/tenants"
@@ -74,6 +75,8 @@ type Deps struct {
 	Reminders  *reminder.Service
 	Reports    *report.Service
 	OpenData   *opendata.Service
+	Practices  *practice.Service
+	Catalogue  *practice.Catalogue
 	// ActiveTenants lists the active tenants (the national open-data export).
 	ActiveTenants func(context.Context) ([]uuid.UUID, error)
 	// JobsDashboard (River UI) is mounted at /admin/jobs/ for platform operators only.
@@ -104,6 +107,8 @@ type Server struct {
 	reminders     *reminder.Service
 	reports       *report.Service
 	openData      *opendata.Service
+	practices     *practice.Service
+	catalogue     *practice.Catalogue
 	activeTenants func(context.Context) ([]uuid.UUID, error)
 	oidc          OIDC
 	ready         func(context.Context) error
@@ -126,7 +131,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	if cfg.SessionMaxAge == 0 {
 		cfg.SessionMaxAge = 12 * time.Hour
 	}
-	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, monitoring: d.Monitoring, codesign: d.Codesign, notify: d.Notify, reminders: d.Reminders, reports: d.Reports, openData: d.OpenData, activeTenants: d.ActiveTenants, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
+	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, monitoring: d.Monitoring, codesign: d.Codesign, notify: d.Notify, reminders: d.Reminders, reports: d.Reports, openData: d.OpenData, practices: d.Practices, catalogue: d.Catalogue, activeTenants: d.ActiveTenants, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log}
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."
@@ -158,6 +163,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	s.registerReports()
 	s.registerReportPage()
 	s.registerOpenData()
+	s.registerPractices()
 	if d.JobsDashboard != nil {
 		mux.Handle("/admin/jobs/", s.operatorOnly(d.JobsDashboard))
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/coprod/coprod/domain/opendata"
 	"github.com/coprod/coprod/domain/organisation"
 	"github.com/coprod/coprod/domain/pilot"
+	"github.com/coprod/coprod/domain/practice"
 	"github.com/coprod/coprod/domain/reminder"
 	"github.com/coprod/coprod/domain/report"
 	"github.com/coprod/coprod/tenants"
@@ -147,6 +148,8 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 		Reminders:     s.reminders,
 		Reports:       s.reports,
 		OpenData:      opendata.NewService(store.OpenData(), opendata.Config{BaseURL: cfg.PublicURL}, nil),
+		Practices:     practice.NewService(store.Practices(), nil),
+		Catalogue:     practice.NewCatalogue(store.PublicPractices()),
 		ActiveTenants: func(ctx context.Context) ([]uuid.UUID, error) { return activeTenants(ctx, s.tenants) },
 	}
 	_, s.handler = httpapi.New(httpapi.Config{Version: version, PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, SessionMaxAge: cfg.SessionAbsolute}, s.deps)

@@ -172,7 +172,8 @@ func (c *Content) Validate() error {
 			return ErrInvalid.WithMessage("an evidence link is an https URL or the path of a coprod document (/v1/…)").WithField("evidenceLinks")
 		}
 	}
-	for _, s := range c.SDGTargets {
+	for i, s := range c.SDGTargets {
+		c.SDGTargets[i] = strings.ToLower(s)
 		if !impact.ValidSDGTarget(s) {
 			return ErrInvalid.WithMessage("%q is not an SDG target (\"3.4\", \"10.a\")", s).WithField("sdgTargets")
 		}

@@ -157,19 +157,25 @@ func (p *Practice) PublicView(t call.PublicTenant) PublicPractice {
 			Baseline: unitsPtr(in.Baseline), Target: units(in.Target), TargetPeriod: in.TargetPeriod, Achieved: unitsPtr(in.Achieved),
 			AchievedPeriod: in.AchievedPeriod, Suppressed: in.Suppressed, People: in.People, PeopleTotals: in.PeopleTotals})
 	}
-	v.Template = PublicTemplate{Criteria: []call.PublicCriterion{}, PassThreshold: float64(p.Template.PassThresholdBP) / 100, Indicators: []PublicTemplateItem{}}
-	for _, c := range p.Template.Criteria {
-		v.Template.Criteria = append(v.Template.Criteria, call.PublicCriterion{Code: c.Code, Name: c.Name, Weight: c.Weight, MaxScore: c.MaxScore})
+	v.Template = p.Template.Public()
+	return v
+}
+
+// Public renders the template as the API shows it.
+func (t Template) Public() PublicTemplate {
+	out := PublicTemplate{Criteria: []call.PublicCriterion{}, PassThreshold: float64(t.PassThresholdBP) / 100, Indicators: []PublicTemplateItem{}}
+	for _, c := range t.Criteria {
+		out.Criteria = append(out.Criteria, call.PublicCriterion{Code: c.Code, Name: c.Name, Weight: c.Weight, MaxScore: c.MaxScore})
 	}
-	for _, ti := range p.Template.Indicators {
+	for _, ti := range t.Indicators {
 		item := PublicTemplateItem{Code: ti.Definition.Code, Name: ti.Definition.Name, Weight: ti.Weight, Frequency: ti.Frequency, Rules: []PublicRule{}}
 		for _, r := range ti.Rules {
 			item.Rules = append(item.Rules, PublicRule{Trigger: string(r.Trigger), Direction: string(r.Direction), Threshold: float64(r.ThresholdMilli) / 1000,
 				UnitPriceCents: r.UnitPriceCents, AmountCents: r.AmountCents, CapCents: r.CapCents, Final: r.Final})
 		}
-		v.Template.Indicators = append(v.Template.Indicators, item)
+		out.Indicators = append(out.Indicators, item)
 	}
-	return v
+	return out
 }
 
 // Compare fills the comparison of a practice with the replicas' practices.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/practice"
+	"github.com/coprod/coprod/tenants"
 )
 
 // PracticeContentIO is what an officer writes about a practice.
@@ -44,8 +45,25 @@ type practiceOutput struct {
 	Body PracticeIO
 }
 
-func (s *Server) practiceOut(p *practice.Practice) *practiceOutput {
-	return &practiceOutput{ETag: etag(p.Version), Body: PracticeIO{PublicPractice: p.PublicView(call.PublicTenant{ID: p.TenantID}), PilotID: p.PilotID, Status: string(p.Status)}}
+func practiceOut(t *tenants.Tenant, p *practice.Practice) *practiceOutput {
+	view := p.PublicView(call.PublicTenant{ID: t.ID, Slug: t.Slug, Name: t.Name, RegionID: t.RegionID})
+	return &practiceOutput{ETag: etag(p.Version), Body: PracticeIO{PublicPractice: view, PilotID: p.PilotID, Status: string(p.Status)}}
+}
+
+// enterPracticeChange resolves the tenant and requires a current If-Match.
+func (s *Server) enterPracticeChange(ctx context.Context, ref, header string) (*tenants.Tenant, int, error) {
+	t, err := s.enter(ctx, ref)
+	if err != nil {
+		return nil, 0, err
+	}
+	if header == "" {
+		return nil, 0, s.problem(ctx, errIfMatchRequired)
+	}
+	v, err := ifMatch(header)
+	if err != nil {
+		return nil, 0, s.problem(ctx, err)
+	}
+	return t, v, nil
 }
 
 // ReplicationIO is a replication: the draft call and its copy of the template.
@@ -90,7 +108,7 @@ func (s *Server) registerPractices() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		return s.practiceOut(p), nil
+		return practiceOut(t, p), nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-practice", Method: http.MethodGet, Path: "/v1/tenants/{tenant}/practices/{practice}", Tags: tags,
@@ -104,7 +122,7 @@ func (s *Server) registerPractices() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		return s.practiceOut(p), nil
+		return practiceOut(t, p), nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "update-practice", Method: http.MethodPut, Path: "/v1/tenants/{tenant}/practices/{practice}", Tags: tags,
@@ -115,15 +133,15 @@ func (s *Server) registerPractices() {
 		IfMatch string `header:"If-Match"`
 		Body    PracticeContentIO
 	}) (*practiceOutput, error) {
-		t, v, err := s.enterIfMatch(ctx, in.Tenant, in.IfMatch)
+		t, v, err := s.enterPracticeChange(ctx, in.Tenant, in.IfMatch)
 		if err != nil {
 			return nil, err
 		}
-		p, err := s.practices.Update(ctx, t, in.Practice, in.Body.content(), v)
+		p, err := s.practices.Update(ctx, t.ID, in.Practice, in.Body.content(), v)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		return s.practiceOut(p), nil
+		return practiceOut(t, p), nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "withdraw-practice", Method: http.MethodPost, Path: "/v1/tenants/{tenant}/practices/{practice}/withdraw", Tags: tags,
@@ -133,15 +151,15 @@ func (s *Server) registerPractices() {
 		PracticePath
 		IfMatch string `header:"If-Match"`
 	}) (*practiceOutput, error) {
-		t, v, err := s.enterIfMatch(ctx, in.Tenant, in.IfMatch)
+		t, v, err := s.enterPracticeChange(ctx, in.Tenant, in.IfMatch)
 		if err != nil {
 			return nil, err
 		}
-		p, err := s.practices.Withdraw(ctx, t, in.Practice, v)
+		p, err := s.practices.Withdraw(ctx, t.ID, in.Practice, v)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		return s.practiceOut(p), nil
+		return practiceOut(t, p), nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "replicate-practice", Method: http.MethodPost, Path: "/v1/tenants/{tenant}/practice-replications", Tags: tags,

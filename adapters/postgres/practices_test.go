@@ -11,6 +11,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/coprod/coprod/domain"
+	"github.com/coprod/coprod/domain/app"
+	"github.com/coprod/coprod/domain/audit"
 	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/evaluation"
 	"github.com/coprod/coprod/domain/impact"
@@ -286,6 +288,18 @@ func TestPracticeReplication(t *testing.T) {
 	if len(rep.Template.Indicators) != 1 || len(rep.Template.Indicators[0].Rules) != 1 || rep.Template.Indicators[0].Rules[0].UnitPriceCents != 5_000 ||
 		rep.Template.Indicators[0].Definition.Code != "elderly_alone_home_care" || rep.SourceTenantID != pb.milan {
 		t.Errorf("replication: %+v", rep)
+	}
+	// The call's creation and the replication are audited in Bergamo's trail, in the same transaction.
+	trail, err := app.New(pb.store, nil).AuditTrail(bergamo, pb.bergamo, audit.Filter{ObjectID: rc.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, rec := range trail.Items {
+		actions = append(actions, rec.Action)
+	}
+	if slices.Sort(actions); !slices.Equal(actions, []string{"call.created", "practice.replicated"}) {
+		t.Errorf("audit of the replicated call: %v", actions)
 	}
 	// Milan cannot read Bergamo's replication, nor its call.
 	if _, err := pb.practices.Replication(milan, pb.milan, rep.ID); !errors.Is(err, practice.ErrReplicationNotFound) {

@@ -353,6 +353,7 @@ func TestPracticeReplication(t *testing.T) {
 	}
 	bc := content()
 	bc.Title = "Custodi sociali a Bergamo"
+	pb.clk.add(time.Hour) // published after Milan's
 	bpr, err := pb.practices.Publish(bergamo, pb.bergamo, bpl.ID, bc)
 	if err != nil {
 		t.Fatal(err)
@@ -372,6 +373,15 @@ func TestPracticeReplication(t *testing.T) {
 		row.Replicas[0].Achieved == nil || *row.Replicas[0].Achieved != 75 || row.Replicas[0].Municipality.Slug != "bergamo" {
 		b, _ := json.Marshal(pub.Comparison)
 		t.Errorf("comparison: %s", b)
+	}
+	// Two practices now, newest first, one page at a time.
+	page1, next, err := pb.catalogue.List(t.Context(), practice.PublicFilter{Limit: 1})
+	if err != nil || len(page1) != 1 || page1[0].ID != bpr.ID || next == uuid.Nil {
+		t.Fatalf("first page: %d %v %v", len(page1), next, err)
+	}
+	page2, next, err := pb.catalogue.List(t.Context(), practice.PublicFilter{Limit: 1, Before: next})
+	if err != nil || len(page2) != 1 || page2[0].ID != pr.ID || next != uuid.Nil {
+		t.Errorf("second page: %d %v %v", len(page2), next, err)
 	}
 	// Withdrawing the replica's practice takes it out of the comparison.
 	if _, err := pb.practices.Withdraw(bergamo, pb.bergamo, bpr.ID, bpr.Version); err != nil {

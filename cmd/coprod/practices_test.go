@@ -42,9 +42,12 @@ func TestPracticesOverHTTP(t *testing.T) {
 	as := r.body["id"].(string)
 	want(t, b.call(t, "POST", "/v1/tenants/milano/indicator-assignments/"+as+"/payment-rules", officer,
 		`{"trigger":"per_unit","direction":"increase","baseline":40,"unitPriceCents":5000,"capCents":1000000}`), 201, "")
-	// 12 women 75+ living alone (shown: 12 ≥ 10), 3 disabled men (hidden, with their total).
+	// Living alone, 75+: 12 women and 15 men (shown: ≥ 10); 3 disabled men
+	// (hidden, with their total); 11 poor men, hidden too so that the achieved
+	// value minus the totals shown cannot give the 3 away.
 	r = b.call(t, "POST", "/v1/tenants/milano/indicator-assignments/"+as+"/measurements", chiara, `{"period":"2026-Q2","value":61,"evidence":"PAI",
-		"people":[{"ageBand":"75+","gender":"female","vulnerability":"elderly_alone","count":12},{"ageBand":"65-74","gender":"male","vulnerability":"disability","count":3}]}`)
+		"people":[{"ageBand":"75+","gender":"female","vulnerability":"elderly_alone","count":12},{"ageBand":"75+","gender":"male","vulnerability":"elderly_alone","count":15},
+		{"ageBand":"65-74","gender":"male","vulnerability":"disability","count":3},{"ageBand":"65-74","gender":"male","vulnerability":"poverty","count":11}]}`)
 	want(t, r, 201, "")
 	want(t, b.call(t, "POST", "/v1/tenants/milano/measurements/"+r.body["id"].(string)+"/decision", officer, `{"status":"verified"}`), 200, "")
 
@@ -95,7 +98,8 @@ func TestPracticesOverHTTP(t *testing.T) {
 		t.Fatalf("catalogue: %v", r.body)
 	}
 	doc := jsonOf(items[0])
-	if !strings.Contains(doc, `"count":12`) || strings.Contains(doc, `"count":3`) || !strings.Contains(doc, `"achieved":61`) {
+	if !strings.Contains(doc, `"count":12`) || !strings.Contains(doc, `"count":15`) || strings.Contains(doc, `"count":3`) ||
+		strings.Contains(doc, `"count":11`) || strings.Contains(doc, `"poverty":11`) || !strings.Contains(doc, `"achieved":61`) {
 		t.Errorf("disclosure control in the catalogue: %s", doc)
 	}
 	want(t, b.call(t, "GET", "/v1/public/practices?outcome=scale", "", ""), 200, "")

@@ -272,6 +272,9 @@ func Build(src Source) ([]Indicator, Template) {
 				cells = append(cells, report.PeopleCell{AgeBand: pc.AgeBand, Gender: pc.Gender, Vulnerability: pc.Vulnerability, Count: pc.Count, Special: d.SpecialCategory})
 			}
 			ind.People, ind.PeopleTotals = report.Suppress(cells)
+			if counted(d.Unit) && ind.Achieved != nil && !protectMargin(ind.People, ind.PeopleTotals) {
+				ind.Achieved, ind.Suppressed = nil, true
+			}
 		}
 		inds = append(inds, ind)
 		ti := TemplateIndicator{Definition: d, Weight: as.Weight, Frequency: as.Frequency, Rules: []payment.Rule{}}
@@ -283,6 +286,39 @@ func Build(src Source) ([]Indicator, Template) {
 		tpl.Indicators = append(tpl.Indicators, ti)
 	}
 	return inds, tpl
+}
+
+// protectMargin guards the one margin Suppress does not know about: an
+// achieved value in people may be the sum of the cells, and then a lone
+// hidden category would be that value minus the categories shown. The
+// smallest other non-zero category is hidden with it; when there is none,
+// it reports false and the value must be withheld.
+func protectMargin(cells []report.Cell, totals map[string]*int) bool {
+	var hidden []string
+	for v, t := range totals {
+		if t == nil {
+			hidden = append(hidden, v)
+		}
+	}
+	if len(hidden) != 1 {
+		return true
+	}
+	other := ""
+	for v, t := range totals {
+		if t != nil && *t > 0 && (other == "" || *t < *totals[other] || *t == *totals[other] && v < other) {
+			other = v
+		}
+	}
+	if other == "" {
+		return false
+	}
+	totals[other] = nil
+	for i := range cells {
+		if cells[i].Vulnerability == other && cells[i].Count != nil && *cells[i].Count > 0 {
+			cells[i].Count, cells[i].Suppressed = nil, true
+		}
+	}
+	return true
 }
 
 // Tags are the SDG targets and BES domains of the indicators' definitions.

@@ -50,6 +50,12 @@ func TestNeverPublishesASuppressedCell(t *testing.T) {
 			}
 		}
 		baseline, achieved := impact.Value(rng.IntN(15)*1000), impact.Value(rng.IntN(15)*1000)
+		if rng.IntN(2) == 0 { // the value is often the people counted: a margin of the table
+			achieved = 0
+			for _, pc := range people {
+				achieved += impact.Value(pc.Count * 1000)
+			}
+		}
 		src := practice.Source{Indicators: []practice.SourceIndicator{{
 			Definition: def,
 			Assignment: impact.Assignment{Indicator: def.Code, Weight: 100, Baseline: impact.Baseline{Value: baseline},
@@ -91,10 +97,19 @@ func TestNeverPublishesASuppressedCell(t *testing.T) {
 					t.Fatalf("iteration %d: a cell of %d people (%s) is published: %s", iter, n, c.Vulnerability, b)
 				}
 			}
+			hiddenGroups := 0
 			for vuln, n := range hidden {
 				if total := in.PeopleTotals[vuln]; total != nil && n == 1 {
 					t.Fatalf("iteration %d: one hidden cell of %s with its total %d shown: recoverable by subtraction", iter, vuln, *total)
 				}
+				if in.PeopleTotals[vuln] == nil {
+					hiddenGroups++
+				}
+			}
+			// With the value shown (possibly the sum of all cells), a lone
+			// hidden category would be the value minus the others.
+			if in.Achieved != nil && *in.Achieved > 0 && hiddenGroups == 1 {
+				t.Fatalf("iteration %d: one hidden category next to the achieved value %v: recoverable by subtraction: %s", iter, *in.Achieved, b)
 			}
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/coprod/coprod/domain/call"
+	"github.com/coprod/coprod/domain/impact"
+	"github.com/coprod/coprod/domain/monitoring"
 	"github.com/coprod/coprod/domain/practice"
 	"github.com/coprod/coprod/tenants"
 )
@@ -212,6 +214,65 @@ func (s *Server) registerPractices() {
 			return nil, s.problem(ctx, err)
 		}
 		return &struct{ Body ReplicationIO }{replicationOut(r)}, nil
+	})
+	huma.Register(s.api, huma.Operation{
+		OperationID: "apply-practice-template", Method: http.MethodPost, Path: "/v1/tenants/{tenant}/practice-replications/{replication}/apply", Tags: tags,
+		Security: bearer, Summary: "Assign the replication's indicators and payment rules to an agreement that follows its call (officer)",
+		Description: "Weights, frequencies and payment rules come from the template; baselines and targets are the municipality's own " +
+			"(a per-unit rule counts from the new baseline). Missing indicators are added to the library. All or nothing.",
+		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 404, 409, 422},
+	}, func(ctx context.Context, in *struct {
+		TenantPath
+		Replication uuid.UUID `path:"replication"`
+		Body        struct {
+			AgreementID uuid.UUID  `json:"agreementId"`
+			PilotID     *uuid.UUID `json:"pilotId,omitempty" doc:"Omit for agreement-level indicators"`
+			SkipRules   bool       `json:"skipRules,omitempty" doc:"Assign the indicators without the template's payment rules"`
+			Indicators  []struct {
+				Code     string     `json:"code" maxLength:"60"`
+				Baseline BaselineIO `json:"baseline"`
+				Targets  []TargetIO `json:"targets" maxItems:"120"`
+			} `json:"indicators" minItems:"1" maxItems:"50"`
+		}
+	}) (*struct {
+		Body struct {
+			Assignments []AssignmentIO `json:"assignments"`
+			Rules       []RuleIO       `json:"rules"`
+		}
+	}, error) {
+		t, err := s.enter(ctx, in.Tenant)
+		if err != nil {
+			return nil, err
+		}
+		var locals []practice.LocalIndicator
+		for _, l := range in.Body.Indicators {
+			li := practice.LocalIndicator{Code: l.Code, Baseline: impact.Baseline{Value: impact.Value(l.Baseline.Value), Date: l.Baseline.Date.UTC(), Source: l.Baseline.Source}}
+			for _, tg := range l.Targets {
+				li.Targets = append(li.Targets, impact.Target{Period: tg.Period, Value: impact.Value(tg.Value)})
+			}
+			locals = append(locals, li)
+		}
+		pilotID := uuid.Nil
+		if in.Body.PilotID != nil {
+			pilotID = *in.Body.PilotID
+		}
+		as, rules, err := s.practices.Apply(ctx, t.ID, in.Replication, in.Body.AgreementID, pilotID, locals, in.Body.SkipRules)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		out := &struct {
+			Body struct {
+				Assignments []AssignmentIO `json:"assignments"`
+				Rules       []RuleIO       `json:"rules"`
+			}
+		}{}
+		out.Body.Assignments = listOf(as, assignmentOut)
+		out.Body.Rules = listOf(rules, func(r *monitoring.Rule) RuleIO {
+			return RuleIO{ID: r.ID, Trigger: string(r.Trigger), Direction: string(r.Direction), Baseline: Decimal(r.BaselineMilli),
+				Threshold: Decimal(r.ThresholdMilli), UnitPriceCents: r.UnitPriceCents, AmountCents: r.AmountCents, CapCents: r.CapCents,
+				Final: r.Final, EvidenceRequired: r.EvidenceRequired}
+		})
+		return out, nil
 	})
 
 	pub := []string{"Transparency"}

@@ -349,6 +349,58 @@ func TestPracticeReplication(t *testing.T) {
 	if len(pub.Replications) != 1 || pub.Replications[0].Municipality.Slug != "bergamo" || pub.Replications[0].ReplicaPracticeID != nil {
 		t.Fatalf("replications: %+v", pub.Replications)
 	}
+	// Bergamo applies its copy of the template to an agreement that follows
+	// the replicated call, with its own baseline and targets.
+	local := []practice.LocalIndicator{{Code: "elderly_alone_home_care",
+		Baseline: impact.Baseline{Value: 25_000, Date: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC), Source: "SIUSS Bergamo 2026"},
+		Targets:  []impact.Target{{Period: "2027-Q4", Value: 60_000}}}}
+	bd := pb.draft()
+	bd.CallID = rc.ID
+	ba, err := pb.agreements.Create(bergamo, pb.bergamo, bd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := pb.agreements.Create(bergamo, pb.bergamo, pb.draft())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := pb.practices.Apply(bergamo, pb.bergamo, rep.ID, other.ID, uuid.Nil, local, false); !errors.Is(err, practice.ErrNotOfReplication) {
+		t.Errorf("apply to an agreement of another call: %v", err)
+	}
+	if _, _, err := pb.practices.Apply(bergamo, pb.bergamo, rep.ID, ba.ID, uuid.Nil, []practice.LocalIndicator{{Code: "homeless_housed"}}, false); !errors.Is(err, practice.ErrNotInTemplate) {
+		t.Errorf("apply an indicator outside the template: %v", err)
+	}
+	if _, _, err := pb.practices.Apply(milan, pb.milan, rep.ID, ba.ID, uuid.Nil, local, false); !errors.Is(err, practice.ErrReplicationNotFound) {
+		t.Errorf("Milan applies Bergamo's replication: %v", err)
+	}
+	// A rule that cannot be added (cap above this agreement's outcome budget) undoes the whole step.
+	small := pb.draft()
+	small.CallID, small.Budget.OutcomeCents = rc.ID, 100_000
+	sa, err := pb.agreements.Create(bergamo, pb.bergamo, small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := pb.practices.Apply(bergamo, pb.bergamo, rep.ID, sa.ID, uuid.Nil, local, false); domain.KindOf(err) != domain.KindInvalid {
+		t.Errorf("rule capped above the outcome budget: %v", err)
+	}
+	if sum, err := pb.mon.Progress(bergamo, pb.bergamo, sa.ID, uuid.Nil); err != nil || len(sum.Indicators) != 0 {
+		t.Errorf("a failed apply left %d assignments: %v", len(sum.Indicators), err)
+	}
+	if lib, _ := pb.mon.Library(bergamo, pb.bergamo); len(lib) != 0 {
+		t.Errorf("a failed apply left %d definitions in the library", len(lib))
+	}
+	assigned, rules, err := pb.practices.Apply(bergamo, pb.bergamo, rep.ID, ba.ID, uuid.Nil, local, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(assigned) != 1 || assigned[0].Weight != 100 || assigned[0].Frequency != "quarterly" || assigned[0].Baseline.Value != 25_000 ||
+		len(rules) != 1 || rules[0].BaselineMilli != 25_000 || rules[0].UnitPriceCents != 5_000 || rules[0].AssignmentID != assigned[0].ID {
+		t.Errorf("applied: %+v %+v", assigned, rules)
+	}
+	if lib, _ := pb.mon.Library(bergamo, pb.bergamo); len(lib) != 1 || lib[0].Code != "elderly_alone_home_care" || !lib[0].SpecialCategory {
+		t.Errorf("Bergamo's library after apply: %+v", lib)
+	}
+
 	bpl, _ := pb.evaluatedPilot(t, pb.bergamo, rc.ID, 75_000, nil)
 	if _, err = pb.pilots.Change(bergamo, pb.bergamo, bpl.ID, "decide", "iterate", "Risultati parziali: ripetere con più volontari", nil, 0); err != nil {
 		t.Fatal(err)

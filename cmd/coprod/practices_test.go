@@ -120,6 +120,23 @@ func TestPracticesOverHTTP(t *testing.T) {
 	want(t, b.call(t, "GET", "/v1/tenants/bergamo/practice-replications/"+rep["id"].(string), bergamo, ""), 200, "")
 	want(t, b.call(t, "GET", "/v1/tenants/milano/practice-replications/"+rep["id"].(string), officer, ""), 404, "replication_not_found")
 
+	// Its copy of the indicators and rules goes onto an agreement that follows the replicated call.
+	r = b.call(t, "POST", "/v1/tenants/bergamo/agreements", bergamo, `{"title":"Convenzione custodi sociali","objectives":["Ridurre l'isolamento"],
+		"callId":"`+c["id"].(string)+`","parties":[{"organisationId":"`+org+`","role":"lead","budgetShareCents":20000000}],
+		"start":"2027-01-01T00:00:00Z","end":"2028-12-31T00:00:00Z","paymentMode":"mixed",
+		"budget":{"publicCents":20000000,"outcomeCents":2000000,"cofundingCashCents":0,"cofundingInKindCents":0},
+		"schedule":[{"label":"anticipo","percent":30},{"label":"saldo","percent":70}]}`)
+	want(t, r, 201, "")
+	apply := `{"agreementId":"` + r.body["id"].(string) + `","indicators":[{"code":"elderly_alone_home_care",
+		"baseline":{"value":25,"date":"2026-12-31T00:00:00Z","source":"SIUSS Bergamo"},"targets":[{"period":"2027-Q4","value":60}]}]}`
+	want(t, b.call(t, "POST", "/v1/tenants/milano/practice-replications/"+rep["id"].(string)+"/apply", officer, apply), 404, "replication_not_found")
+	r = b.call(t, "POST", "/v1/tenants/bergamo/practice-replications/"+rep["id"].(string)+"/apply", bergamo, apply)
+	want(t, r, 201, "")
+	if as, rules := r.body["assignments"].([]any), r.body["rules"].([]any); len(as) != 1 || len(rules) != 1 ||
+		rules[0].(map[string]any)["baseline"] != float64(25) || rules[0].(map[string]any)["unitPriceCents"] != float64(5000) {
+		t.Errorf("applied template: %v", r.body)
+	}
+
 	r = b.call(t, "GET", "/v1/public/practices/"+id, "", "")
 	want(t, r, 200, "")
 	reps := r.body["replications"].([]any)

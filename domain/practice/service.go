@@ -3,16 +3,17 @@ package practice
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/google/uuid"
 
 	"github.com/coprod/coprod/domain"
-	"github.com/coprod/coprod/domain/agreement"
 	"github.com/coprod/coprod/domain/audit"
 	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/impact"
 	"github.com/coprod/coprod/domain/monitoring"
+	"github.com/coprod/coprod/domain/payment"
 	"github.com/coprod/coprod/domain/pilot"
 )
 
@@ -24,17 +25,11 @@ type Store interface {
 // Tx is one transaction: the practice's own rows, the catalogue projection,
 // and the rows a practice is built from.
 type Tx interface {
+	monitoring.Tx // agreements, pilots, indicators, measurements, payment rules, audit
 	Practices() Repository
 	Replications() Replications
 	Catalogue() Projection
 	Calls() call.Repository
-	Agreements() agreement.Repository
-	Pilots() pilot.Repository
-	Library() monitoring.Library
-	Assignments() monitoring.Assignments
-	Measurements() monitoring.Measurements
-	Payments() monitoring.Payments
-	Audit() audit.Log
 }
 
 // Repository keeps the practices of the transaction's tenant.
@@ -317,6 +312,98 @@ func (s *Service) Replicate(ctx context.Context, tenant, practiceID uuid.UUID, t
 		return nil, nil, err
 	}
 	return rep, c, nil
+}
+
+// LocalIndicator is what the replicating municipality sets itself for an
+// indicator of the template: its own baseline and targets.
+type LocalIndicator struct {
+	Code     string
+	Baseline impact.Baseline
+	Targets  []impact.Target
+}
+
+var (
+	ErrNotOfReplication = domain.Errorf(domain.KindPrecondition, "agreement_not_of_replication", "the template applies to an agreement that follows the replicated call")
+	ErrNotInTemplate    = domain.Errorf(domain.KindInvalid, "indicator_not_in_template", "each indicator is one of the template's, once")
+)
+
+// Apply assigns indicators of a replication's template to an agreement that
+// follows the replicated call (or to one of its pilots), with the
+// municipality's own baselines and targets and the template's weights,
+// frequencies and, unless skipRules, payment rules (a per-unit rule counts
+// from the new baseline). An indicator missing from the tenant's library is
+// added from the template's definition. One transaction: all or nothing.
+func (s *Service) Apply(ctx context.Context, tenant, replicationID, agreementID, pilotID uuid.UUID, locals []LocalIndicator, skipRules bool) ([]*monitoring.Assignment, []*monitoring.Rule, error) {
+	p, err := officer(ctx, tenant)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(locals) == 0 {
+		return nil, nil, ErrNotInTemplate.WithMessage("name at least one indicator of the template").WithField("indicators")
+	}
+	var assigned []*monitoring.Assignment
+	var rules []*monitoring.Rule
+	err = s.store.Atomic(ctx, tenant, func(tx Tx) error {
+		assigned, rules = nil, nil
+		rep, err := tx.Replications().Get(ctx, replicationID)
+		if err != nil {
+			return err
+		}
+		a, err := tx.Agreements().Get(ctx, agreementID)
+		if err != nil {
+			return err
+		}
+		if a.CallID != rep.CallID {
+			return ErrNotOfReplication
+		}
+		now := s.now()
+		seen := map[string]bool{}
+		for i, l := range locals {
+			idx := slices.IndexFunc(rep.Template.Indicators, func(ti TemplateIndicator) bool { return ti.Definition.Code == l.Code })
+			if idx < 0 || seen[l.Code] {
+				return ErrNotInTemplate.WithField(fmt.Sprintf("indicators[%d].code", i))
+			}
+			seen[l.Code] = true
+			ti := rep.Template.Indicators[idx]
+			switch _, err := tx.Library().Get(ctx, l.Code); {
+			case errors.Is(err, monitoring.ErrDefinitionNotFound):
+				d := ti.Definition
+				if err := d.Normalize(); err != nil {
+					return err
+				}
+				if err := tx.Library().Add(ctx, d); err != nil {
+					return err
+				}
+			case err != nil:
+				return err
+			}
+			as, err := monitoring.AssignIn(ctx, tx, p, tenant, agreementID, pilotID,
+				impact.Assignment{Indicator: l.Code, Baseline: l.Baseline, Targets: l.Targets, Weight: ti.Weight, Frequency: ti.Frequency}, now)
+			if err != nil {
+				return err
+			}
+			assigned = append(assigned, as)
+			if skipRules {
+				continue
+			}
+			for _, r := range ti.Rules {
+				if r.Trigger == payment.PerUnit {
+					r.BaselineMilli = payment.Milli(l.Baseline.Value)
+				}
+				rule, err := monitoring.AddRuleIn(ctx, tx, p, tenant, as.ID, r, now)
+				if err != nil {
+					return err
+				}
+				rules = append(rules, rule)
+			}
+		}
+		return tx.Audit().Append(ctx, audit.New(tenant, p, now, "practice.template_applied", "agreement", agreementID,
+			map[string]any{"replication": rep.ID, "practice": rep.PracticeID, "assignments": len(assigned), "rules": len(rules)}))
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return assigned, rules, nil
 }
 
 // Replication returns one of the tenant's replications to its staff.

@@ -324,12 +324,12 @@ func checkTags(field string, tags []string, valid func(string) bool, errInvalid 
 	return nil
 }
 
-// validSDGTarget accepts goal.target with goal 1-17 and target either a
-// number 1-19 without leading zeros or a letter a-d (the means of
-// implementation targets, "3.d", "10.c").
 // ValidSDGTarget reports whether s names an SDG target ("3.4", "10.a").
 func ValidSDGTarget(s string) bool { return validSDGTarget(s) }
 
+// validSDGTarget accepts goal.target with goal 1-17 and target either a
+// number 1-19 without leading zeros or a letter a-d (the means of
+// implementation targets, "3.d", "10.c").
 func validSDGTarget(s string) bool {
 	goal, target, ok := strings.Cut(s, ".")
 	if !ok || !positive(goal, maxSDGGoal) {

@@ -34,6 +34,7 @@ import (
 	"github.com/coprod/coprod/domain/opendata"
 	"github.com/coprod/coprod/domain/organisation"
 	"github.com/coprod/coprod/domain/pilot"
+	"github.com/coprod/coprod/domain/practice"
 	"github.com/coprod/coprod/domain/reminder"
 	"github.com/coprod/coprod/domain/report"
 	"github.com/coprod/coprod/tenants"
@@ -81,6 +82,8 @@ type Deps struct {
 	// Co-programming and bottom-up initiatives: the steps before a call.
 	Coprogramming *coprogramming.Service
 	Initiatives   *initiative.Service
+	Practices     *practice.Service
+	Catalogue     *practice.Catalogue
 	// ActiveTenants lists the active tenants (the national open-data export).
 	ActiveTenants func(context.Context) ([]uuid.UUID, error)
 	// JobsDashboard (River UI) is mounted at /admin/jobs/ for platform operators only.
@@ -124,17 +127,19 @@ type Server struct {
 	network       *network.Service
 	coprogramming *coprogramming.Service
 	initiatives   *initiative.Service
+	practices     *practice.Service
+	catalogue     *practice.Catalogue
 	activeTenants func(context.Context) ([]uuid.UUID, error)
 	// exports bounds the national open-data downloads streaming at once:
 	// each holds a few pool connections for seconds, and they are public.
-	exports chan struct{}
-	oidc          OIDC
-	ready         func(context.Context) error
-	auth          []Authenticator
-	log           *slog.Logger
-	observer      RequestObserver
-	api           huma.API
-	mux           *http.ServeMux
+	exports  chan struct{}
+	oidc     OIDC
+	ready    func(context.Context) error
+	auth     []Authenticator
+	log      *slog.Logger
+	observer RequestObserver
+	api      huma.API
+	mux      *http.ServeMux
 }
 
 func init() {
@@ -157,6 +162,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 		network: d.Network,
 	}
 	s.coprogramming, s.initiatives = d.Coprogramming, d.Initiatives
+	s.practices, s.catalogue = d.Practices, d.Catalogue
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."
@@ -192,6 +198,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	s.registerReportPage()
 	s.registerOpenData()
 	s.registerNetwork()
+	s.registerPractices()
 	if d.JobsDashboard != nil {
 		mux.Handle("/admin/jobs/", s.operatorOnly(d.JobsDashboard))
 	}

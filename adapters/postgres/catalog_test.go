@@ -23,6 +23,8 @@ func platformTable(name string) bool {
 		"organisations", "organisation_members", // third-sector bodies act in many tenants
 		"user_tenants",                        // which tenants a person belongs to (no roles), for /v1/me
 		"public_calls",                        // the published copy transparency requires, readable by anyone
+		"public_practices",                    // the practice catalogue, readable by anyone
+		"public_practice_replications",        // who replicated which practice, public
 		"organisation_notices",                // public facts addressed to organisations across tenants
 		"mail_sent_log", "user_notifications": // e-mails sent, and in-app notices addressed to people across tenants
 		return true

@@ -35,6 +35,7 @@ import (
 	"github.com/coprod/coprod/domain/opendata"
 	"github.com/coprod/coprod/domain/organisation"
 	"github.com/coprod/coprod/domain/pilot"
+	"github.com/coprod/coprod/domain/practice"
 	"github.com/coprod/coprod/domain/reminder"
 	"github.com/coprod/coprod/domain/report"
 	"github.com/coprod/coprod/tenants"
@@ -160,6 +161,8 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 		Reports:       s.reports,
 		Network:       s.network,
 		OpenData:      opendata.NewService(store.OpenData(), opendata.Config{BaseURL: cfg.PublicURL}, nil),
+		Practices:     practice.NewService(store.Practices(), nil),
+		Catalogue:     practice.NewCatalogue(store.PublicPractices()),
 		ActiveTenants: func(ctx context.Context) ([]uuid.UUID, error) { return activeTenants(ctx, s.tenants) },
 		Observer:      mx,
 	}

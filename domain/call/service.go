@@ -118,17 +118,33 @@ func (s *Service) CreateDraft(ctx context.Context, tenant uuid.UUID, in Call) (*
 	if err != nil {
 		return nil, err
 	}
-	c, err := NewDraft(tenant, in, p.Subject, s.now())
+	var c *Call
+	err = s.store.Atomic(ctx, tenant, func(tx Tx) (err error) {
+		c, err = AddDraft(ctx, tx, p, tenant, in, s.now())
+		return err
+	})
+	return c, err
+}
+
+// DraftTx is what creating a draft needs of a transaction.
+type DraftTx interface {
+	Calls() Repository
+	Audit() audit.Log
+}
+
+// AddDraft validates a draft call of tenant and stores it with its audit
+// record in tx: CreateDraft, and use cases of other contexts that create a
+// call inside their own transaction (a replication), share it. The caller
+// has checked that p may write calls of tenant.
+func AddDraft(ctx context.Context, tx DraftTx, p domain.Principal, tenant uuid.UUID, in Call, now time.Time) (*Call, error) {
+	c, err := NewDraft(tenant, in, p.Subject, now)
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.Atomic(ctx, tenant, func(tx Tx) error {
-		if err := tx.Calls().Add(ctx, c); err != nil {
-			return err
-		}
-		return tx.Audit().Append(ctx, audit.New(tenant, p, c.CreatedAt, "call.created", "call", c.ID, map[string]any{"title": c.Title}))
-	})
-	return c, err
+	if err := tx.Calls().Add(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, tx.Audit().Append(ctx, audit.New(tenant, p, c.CreatedAt, "call.created", "call", c.ID, map[string]any{"title": c.Title}))
 }
 
 // change loads a call, applies fn under the If-Match check, saves it with

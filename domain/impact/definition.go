@@ -324,6 +324,9 @@ func checkTags(field string, tags []string, valid func(string) bool, errInvalid 
 	return nil
 }
 
+// ValidSDGTarget reports whether s names an SDG target ("3.4", "10.a").
+func ValidSDGTarget(s string) bool { return validSDGTarget(s) }
+
 // validSDGTarget accepts goal.target with goal 1-17 and target either a
 // number 1-19 without leading zeros or a letter a-d (the means of
 // implementation targets, "3.d", "10.c").

@@ -141,42 +141,50 @@ func (s *Service) Assign(ctx context.Context, tenant, agreementID, pilotID uuid.
 		return nil, domain.ErrForbidden
 	}
 	var out *Assignment
-	err = s.store.Atomic(ctx, tenant, func(tx Tx) error {
-		a, err := tx.Agreements().Get(ctx, agreementID)
-		if err != nil {
-			return err
-		}
-		if a.Status == agreement.StatusClosed || a.Status == agreement.StatusTerminated {
-			return ErrAgreementNotLive
-		}
-		if pilotID != uuid.Nil {
-			pl, err := tx.Pilots().Get(ctx, pilotID)
-			if err != nil {
-				return err
-			}
-			if pl.AgreementID != agreementID {
-				return domain.Errorf(domain.KindInvalid, "pilot_of_another_agreement", "the pilot belongs to another agreement").WithField("pilotId")
-			}
-		}
-		def, err := tx.Library().Get(ctx, in.Indicator)
-		if err != nil {
-			return err
-		}
-		if in.Frequency == "" {
-			in.Frequency = def.Frequency // reported as often as it is measured, unless said otherwise
-		}
-		if err := in.Validate(*def); err != nil {
-			return err
-		}
-		as := &Assignment{TenantID: tenant, ID: domain.NewID(), AgreementID: agreementID, PilotID: pilotID, Assignment: in, CreatedAt: s.now()}
-		if err := tx.Assignments().Add(ctx, as); err != nil {
-			return err
-		}
-		out = as
-		return tx.Audit().Append(ctx, audit.New(tenant, p, as.CreatedAt, "indicator.assigned", "agreement", agreementID,
-			map[string]any{"assignment": as.ID, "indicator": in.Indicator, "pilot": pilotID}))
+	err = s.store.Atomic(ctx, tenant, func(tx Tx) (err error) {
+		out, err = AssignIn(ctx, tx, p, tenant, agreementID, pilotID, in, s.now())
+		return err
 	})
 	return out, err
+}
+
+// AssignIn attaches an indicator in tx, with its audit record: Assign, and
+// use cases of other contexts that assign inside their own transaction (a
+// replication's template), share it. The caller has checked that p is an
+// officer of tenant.
+func AssignIn(ctx context.Context, tx Tx, p domain.Principal, tenant, agreementID, pilotID uuid.UUID, in impact.Assignment, now time.Time) (*Assignment, error) {
+	a, err := tx.Agreements().Get(ctx, agreementID)
+	if err != nil {
+		return nil, err
+	}
+	if a.Status == agreement.StatusClosed || a.Status == agreement.StatusTerminated {
+		return nil, ErrAgreementNotLive
+	}
+	if pilotID != uuid.Nil {
+		pl, err := tx.Pilots().Get(ctx, pilotID)
+		if err != nil {
+			return nil, err
+		}
+		if pl.AgreementID != agreementID {
+			return nil, domain.Errorf(domain.KindInvalid, "pilot_of_another_agreement", "the pilot belongs to another agreement").WithField("pilotId")
+		}
+	}
+	def, err := tx.Library().Get(ctx, in.Indicator)
+	if err != nil {
+		return nil, err
+	}
+	if in.Frequency == "" {
+		in.Frequency = def.Frequency // reported as often as it is measured, unless said otherwise
+	}
+	if err := in.Validate(*def); err != nil {
+		return nil, err
+	}
+	as := &Assignment{TenantID: tenant, ID: domain.NewID(), AgreementID: agreementID, PilotID: pilotID, Assignment: in, CreatedAt: now}
+	if err := tx.Assignments().Add(ctx, as); err != nil {
+		return nil, err
+	}
+	return as, tx.Audit().Append(ctx, audit.New(tenant, p, as.CreatedAt, "indicator.assigned", "agreement", agreementID,
+		map[string]any{"assignment": as.ID, "indicator": in.Indicator, "pilot": pilotID}))
 }
 
 // AddRule attaches a payment rule to an assignment of an outcome-based or
@@ -190,34 +198,39 @@ func (s *Service) AddRule(ctx context.Context, tenant, assignmentID uuid.UUID, r
 		return nil, domain.ErrForbidden
 	}
 	var out *Rule
-	err = s.store.Atomic(ctx, tenant, func(tx Tx) error {
-		as, err := tx.Assignments().Get(ctx, assignmentID)
-		if err != nil {
-			return err
-		}
-		a, err := tx.Agreements().Get(ctx, as.AgreementID)
-		if err != nil {
-			return err
-		}
-		if a.Budget.OutcomeCents == 0 {
-			return ErrNoOutcomeBudget
-		}
-		r.ID, r.Indicator = domain.NewID(), as.Indicator
-		if err := r.Validate(); err != nil {
-			return err
-		}
-		if r.CapCents > a.Budget.OutcomeCents {
-			return domain.Errorf(domain.KindInvalid, "cap_over_outcome_budget", "a rule's cap cannot exceed the agreement's outcome budget").WithField("capCents")
-		}
-		rule := &Rule{TenantID: tenant, AssignmentID: assignmentID, Rule: r, CreatedAt: s.now()}
-		if err := tx.Payments().AddRule(ctx, rule); err != nil {
-			return err
-		}
-		out = rule
-		return tx.Audit().Append(ctx, audit.New(tenant, p, rule.CreatedAt, "payment_rule.added", "agreement", a.ID,
-			map[string]any{"rule": r.ID, "trigger": r.Trigger, "capCents": r.CapCents}))
+	err = s.store.Atomic(ctx, tenant, func(tx Tx) (err error) {
+		out, err = AddRuleIn(ctx, tx, p, tenant, assignmentID, r, s.now())
+		return err
 	})
 	return out, err
+}
+
+// AddRuleIn attaches a payment rule in tx, with its audit record (see AssignIn).
+func AddRuleIn(ctx context.Context, tx Tx, p domain.Principal, tenant, assignmentID uuid.UUID, r payment.Rule, now time.Time) (*Rule, error) {
+	as, err := tx.Assignments().Get(ctx, assignmentID)
+	if err != nil {
+		return nil, err
+	}
+	a, err := tx.Agreements().Get(ctx, as.AgreementID)
+	if err != nil {
+		return nil, err
+	}
+	if a.Budget.OutcomeCents == 0 {
+		return nil, ErrNoOutcomeBudget
+	}
+	r.ID, r.Indicator = domain.NewID(), as.Indicator
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	if r.CapCents > a.Budget.OutcomeCents {
+		return nil, domain.Errorf(domain.KindInvalid, "cap_over_outcome_budget", "a rule's cap cannot exceed the agreement's outcome budget").WithField("capCents")
+	}
+	rule := &Rule{TenantID: tenant, AssignmentID: assignmentID, Rule: r, CreatedAt: now}
+	if err := tx.Payments().AddRule(ctx, rule); err != nil {
+		return nil, err
+	}
+	return rule, tx.Audit().Append(ctx, audit.New(tenant, p, rule.CreatedAt, "payment_rule.added", "agreement", a.ID,
+		map[string]any{"rule": r.ID, "trigger": r.Trigger, "capCents": r.CapCents}))
 }
 
 // SubmitInput is what a partner reports for one period.

@@ -2,11 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -14,10 +21,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/coprod/coprod/adapters/oidc/oidctest"
+	"github.com/coprod/coprod/adapters/postgres/postgrestest"
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/identity"
 	"github.com/coprod/coprod/domain/organisation"
+	"github.com/coprod/coprod/tenants"
 )
 
 // process starts `coprod command` as a real process (this test binary
@@ -234,4 +244,214 @@ func fiscalCode(t *testing.T, n int) string {
 	}
 	t.Fatalf("no check digit for %d", n)
 	return ""
+}
+
+// The API process killed with SIGKILL at a random moment of a concurrent
+// write load, three times: after a restart every write it acknowledged with
+// 2xx reads back over the API, and no write is half done (each row has its
+// audit record, each audit record its row), acknowledged or not.
+func TestServeKilledUnderWriteLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills API processes")
+	}
+	t.Parallel()
+	begin := time.Now()
+	db := postgrestest.New(t)
+	idp := oidctest.Start(t, oidctest.Config{AccessTokenAudience: "coprod-milano-api",
+		Users:   []oidctest.User{{Subject: "anna", Email: "anna@comune.milano.it", EmailVerified: true, Name: "Anna", Groups: []string{"staff-officers"}}},
+		Clients: []oidctest.Client{{ID: "coprod-milano", Secret: "secret-a", RedirectURIs: []string{"http://127.0.0.1/v1/tenants/milano/auth/callback"}}}})
+	key, blobs := strings.Repeat("ab", 32), t.TempDir()
+	// Milano and its provider are set up in this process; the API processes
+	// share its database.
+	cfg, _, err := loadConfig("test", env("COPROD_DATABASE_URL", db.AppURL, "COPROD_SECRETS_KEY", key, "COPROD_BLOB_DIR", blobs,
+		"COPROD_WORKERS", "false"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := wire(cfg, db.App, slog.New(slog.DiscardHandler), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "op", Roles: []domain.Role{domain.RolePlatformOperator}})
+	if _, err := svc.tenants.Create(op, tenants.CreateInput{Slug: "regione-lombardia", Name: "Lombardia", Kind: tenants.KindRegion, ISTATCode: "03"}); err != nil {
+		t.Fatal(err)
+	}
+	milano, err := svc.tenants.Create(op, tenants.CreateInput{Slug: "milano", Name: "Milano", Kind: tenants.KindMunicipality, ISTATCode: "015146", Region: "regione-lombardia"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.tenants.ChangeStatus(op, "milano", "activate", "", 0); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := idp.Client("coprod-milano")
+	if _, err := svc.ids.SaveProvider(op, milano.ID, identity.Provider{Issuer: idp.Issuer, ClientID: c.ID, ClientSecret: c.Secret,
+		Audience: "coprod-milano-api", Scopes: []string{"openid", "email", "profile", "groups"},
+		Claims: identity.ClaimMapping{GroupRoles: map[string][]domain.Role{"staff-officers": {domain.RoleOfficer}}}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	officer := idp.AccessToken(t, "coprod-milano", "anna").AccessToken
+	settings := []string{"COPROD_DATABASE_URL", db.AppURL, "COPROD_SECRETS_KEY", key, "COPROD_BLOB_DIR", blobs,
+		"COPROD_LISTEN", "127.0.0.1:0", "COPROD_BOOTSTRAP_TOKEN", testToken, "COPROD_SHUTDOWN_TIMEOUT", "5s"}
+
+	// Two writes: an officer drafts a call in Milano (a tenant-scoped
+	// transaction under RLS), the operator onboards a municipality (the
+	// platform's registry); each commits its row with its audit record.
+	deadline := time.Now().UTC().Add(30 * 24 * time.Hour).Format(time.RFC3339)
+	writes := []struct{ kind, path, token, body string }{
+		{"call", "/v1/tenants/milano/calls", officer, `{"title":%q,"summary":"s","policyArea":"elderly","objectives":["o"],"durationMonths":12,
+			"budget":{"publicCents":1000000,"cofundingExpectedCents":0,"maxPerProjectCents":500000},
+			"criteria":[{"code":"q","name":"Qualità","weight":100,"maxScore":10}],"submissionDeadline":"` + deadline + `"}`},
+		{"tenant", "/v1/tenants", testToken, `{"slug":%q,"name":"Comune","kind":"municipality","region":"regione-lombardia"}`},
+	}
+	type ack struct{ kind, id, name string }
+	var (
+		mu    sync.Mutex
+		acked []ack
+	)
+	client := &http.Client{Timeout: 60 * time.Second}
+	const rounds, clients = 3, 8
+	var lost int
+	for round := 1; round <= rounds; round++ {
+		srv, out := process(t, "serve", settings)
+		base := serving(t, out)
+		// A random moment: after 20 to 99 acknowledged writes of this round.
+		threshold := 20 + rand.IntN(80)
+		var (
+			acks, failed atomic.Int64
+			killed       atomic.Bool
+			wg           sync.WaitGroup
+		)
+		for w := range clients {
+			wg.Go(func() {
+				for i := 0; !killed.Load(); i++ {
+					wr := writes[(w+i)%len(writes)]
+					name := fmt.Sprintf("crash-r%d-w%d-%d", round, w, i)
+					req, _ := http.NewRequest("POST", base+wr.path, strings.NewReader(fmt.Sprintf(wr.body, name)))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Authorization", "Bearer "+wr.token)
+					res, err := client.Do(req)
+					if err != nil {
+						if !killed.Load() {
+							t.Errorf("round %d: %s %s before the kill: %v", round, wr.kind, name, err)
+						}
+						failed.Add(1)
+						return
+					}
+					var body struct {
+						ID string `json:"id"`
+					}
+					derr := json.NewDecoder(res.Body).Decode(&body)
+					res.Body.Close()
+					if res.StatusCode != http.StatusCreated || derr != nil || body.ID == "" {
+						if !killed.Load() || derr == nil {
+							t.Errorf("round %d: %s %s: %d %v", round, wr.kind, name, res.StatusCode, derr)
+						}
+						failed.Add(1)
+						return
+					}
+					mu.Lock()
+					acked = append(acked, ack{wr.kind, body.ID, name})
+					mu.Unlock()
+					acks.Add(1)
+				}
+			})
+		}
+		eventually(t, 120*time.Second, fmt.Sprintf("round %d: %d writes acknowledged", round, threshold), func() bool {
+			return acks.Load() >= int64(threshold) || t.Failed()
+		})
+		killed.Store(true)
+		if err := srv.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = srv.Wait()
+		wg.Wait()
+		if t.Failed() {
+			t.Fatalf("round %d: the load failed before the kill; the API said:\n%s", round, out)
+		}
+		lost += int(failed.Load())
+		t.Logf("round %d: SIGKILL after %d acknowledged writes (threshold %d); %d requests in flight got no answer",
+			round, acks.Load(), threshold, failed.Load())
+	}
+
+	// Restarted, the API has every acknowledged write, with its audit record.
+	srv, out := process(t, "serve", settings)
+	base := serving(t, out)
+	read := func(path, token string) (int, map[string]any) {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var body map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&body)
+		return res.StatusCode, body
+	}
+	byKind := map[string]int{}
+	for _, a := range acked {
+		byKind[a.kind]++
+		path, token, field, action := "/v1/tenants/milano/calls/"+a.id, officer, "title", "call.created"
+		events := "/v1/tenants/milano/audit-events?object=" + a.id
+		if a.kind == "tenant" {
+			path, token, field, action = "/v1/tenants/"+a.id, testToken, "slug", "tenant.created"
+			events = "/v1/tenants/" + a.id + "/audit-events?object=" + a.id
+		}
+		if status, body := read(path, token); status != http.StatusOK || body[field] != a.name {
+			t.Errorf("acknowledged %s %s (%s) after the restart: %d %v", a.kind, a.id, a.name, status, body)
+			continue
+		}
+		status, body := read(events, token)
+		items, _ := body["items"].([]any)
+		if status != http.StatusOK || len(items) != 1 || items[0].(map[string]any)["action"] != action {
+			t.Errorf("audit trail of acknowledged %s %s: %d %v, want one %s", a.kind, a.id, status, body, action)
+		}
+	}
+	_ = srv.Process.Signal(syscall.SIGTERM)
+	if err := srv.Wait(); err != nil {
+		t.Errorf("API on SIGTERM: %v\n%s", err, out)
+	}
+
+	// Nothing is half done, whether acknowledged or not: read across
+	// tenants as the superuser, past row-level security.
+	conn, err := pgx.Connect(t.Context(), db.SuperURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var calls, tenantsMade, callsBare, auditBare, tenantsBare int
+	if err := conn.QueryRow(t.Context(), `SELECT
+		(SELECT count(*) FROM calls WHERE title LIKE 'crash-%'),
+		(SELECT count(*) FROM tenants WHERE slug LIKE 'crash-%'),
+		(SELECT count(*) FROM calls c WHERE NOT EXISTS (SELECT 1 FROM audit_events a
+			WHERE a.tenant_id = c.tenant_id AND a.object_id = c.id AND a.action = 'call.created')),
+		(SELECT count(*) FROM audit_events a WHERE a.action IN ('call.created', 'tenant.created') AND NOT EXISTS (
+			SELECT 1 FROM calls c WHERE c.tenant_id = a.tenant_id AND c.id = a.object_id UNION ALL SELECT 1 FROM tenants t WHERE t.id = a.object_id)),
+		(SELECT count(*) FROM tenants t WHERE NOT EXISTS (SELECT 1 FROM audit_events a
+			WHERE a.tenant_id = t.id AND a.object_id = t.id AND a.action = 'tenant.created'))`).Scan(&calls, &tenantsMade, &callsBare, &auditBare, &tenantsBare); err != nil {
+		t.Fatal(err)
+	}
+	if callsBare+auditBare+tenantsBare > 0 {
+		t.Errorf("half-done writes: %d calls and %d tenants without their audit record, %d audit records without their row", callsBare, tenantsBare, auditBare)
+	}
+	if calls < byKind["call"] || tenantsMade < byKind["tenant"] {
+		t.Errorf("%d calls and %d tenants in the database, fewer than acknowledged (%v)", calls, tenantsMade, byKind)
+	}
+	t.Logf("%d kills; %d writes acknowledged (%d calls, %d tenants), all read back with their audit record; %d unanswered; "+
+		"committed: %d calls, %d tenants (%d committed without an answer); in %s", rounds, len(acked), byKind["call"], byKind["tenant"], lost,
+		calls, tenantsMade, calls+tenantsMade-len(acked), time.Since(begin).Round(time.Millisecond))
+}
+
+// serving waits for a started API process to log its address.
+func serving(t *testing.T, out *syncBuffer) string {
+	t.Helper()
+	addr := regexp.MustCompile(`"msg":"serving","addr":"([^"]+)"`)
+	var base string
+	eventually(t, 90*time.Second, "the API serves", func() bool {
+		if m := addr.FindStringSubmatch(out.String()); m != nil {
+			base = "http://" + m[1]
+		}
+		return base != ""
+	})
+	return base
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/identity"
+	"github.com/coprod/coprod/domain/notify"
 	"github.com/coprod/coprod/domain/organisation"
 	"github.com/coprod/coprod/tenants"
 )
@@ -454,4 +455,60 @@ func serving(t *testing.T, out *syncBuffer) string {
 		return base != ""
 	})
 	return base
+}
+
+// cancelAfterAccept is a mail server that accepts a message and, in that
+// instant, has the job's context cancelled (its timeout, or a shutdown).
+type cancelAfterAccept struct {
+	cancel context.CancelFunc
+	sent   []string
+}
+
+func (m *cancelAfterAccept) Send(_ context.Context, msg notify.Message) error {
+	m.sent = append(m.sent, msg.MessageID)
+	m.cancel()
+	return nil
+}
+
+// A job cancelled right after the server accepted its message still writes
+// the sent-log: the retry sends nothing more.
+func TestNoticeLoggedWhenCancelledAfterSend(t *testing.T) {
+	t.Parallel()
+	box := startMailbox(t, "127.0.0.1:0")
+	b := setupJobs(t, box.addr, "COPROD_WORKERS", "false")
+	op := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "op", Roles: []domain.Role{domain.RolePlatformOperator}})
+	u, err := b.svc.ids.Provision(op, identity.Identity{Issuer: "https://login.coprod.example", Subject: "chiara", Email: "chiara@coop.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := domain.Principal{Subject: "chiara", UserID: u.ID}
+	coop, err := b.svc.orgs.Register(domain.WithPrincipal(t.Context(), me),
+		organisation.Organisation{FiscalCode: "04123456784", LegalName: "Coop", LegalForm: "social_cooperative"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	me.TenantID, me.Orgs = b.milan, map[uuid.UUID][]domain.Role{coop.ID: {domain.RoleOrgAdmin}}
+	if _, err := b.svc.apps.Create(domain.WithPrincipal(t.Context(), me), b.milan, b.c.ID, coop.ID); err != nil {
+		t.Fatal(err)
+	}
+	later := b.c.SubmissionDeadline.Add(time.Hour)
+	if _, err := b.svc.calls.Amend(b.officer, b.milan, b.c.ID, call.AmendInput{Reason: "proroga",
+		Act: call.Act{Kind: "amendment", Number: "2", Date: time.Now(), URL: "https://x.it/a"}, SubmissionDeadline: &later}, 0); err != nil {
+		t.Fatal(err)
+	}
+	var notice uuid.UUID
+	if err := b.db.App.QueryRow(t.Context(), `SELECT id FROM organisation_notices`).Scan(&notice); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	mailer := &cancelAfterAccept{cancel: cancel}
+	svc := notify.NewService(b.svc.store.Notify(), mailer, nil, "")
+	if sent, err := svc.DeliverNotice(ctx, notice); sent != 1 || err != nil {
+		t.Errorf("delivery cancelled after the send: %d sent, %v; want 1 sent and logged", sent, err)
+	}
+	// The retry, with a live context.
+	mailer.cancel = func() {}
+	if sent, err := svc.DeliverNotice(t.Context(), notice); sent != 0 || err != nil || len(mailer.sent) != 1 {
+		t.Errorf("retry: %d sent (%v), %d messages in all, want the one", sent, err, len(mailer.sent))
+	}
 }

@@ -37,17 +37,20 @@ type mailbox struct {
 	msgs []string
 	srv  *smtp.Server
 	addr string
-	// rcptDelay holds each RCPT reply this long, after telling rcpts: a
-	// client killed then has not had its message accepted.
-	rcptDelay time.Duration
-	rcpts     chan struct{}
+	// gate, while not nil, holds every RCPT reply until it is closed: a
+	// client killed meanwhile is mid-job, and has had nothing accepted.
+	gate chan struct{}
+	// held counts RCPTs waiting at the gate; open, the sessions past RCPT
+	// whose DATA has not ended yet.
+	held, open int
 }
 
 func (m *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return &mailSession{m: m}, nil }
 
 type mailSession struct {
-	m  *mailbox
-	to []string
+	m    *mailbox
+	to   []string
+	open bool
 }
 
 func (s *mailSession) AuthPlain(string, string) error       { return nil }
@@ -55,20 +58,35 @@ func (s *mailSession) Mail(string, *smtp.MailOptions) error { return nil }
 func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	s.to = append(s.to, to)
 	s.m.mu.Lock()
-	delay, rcpts := s.m.rcptDelay, s.m.rcpts
-	s.m.mu.Unlock()
-	if rcpts != nil {
-		select {
-		case rcpts <- struct{}{}:
-		default:
-		}
+	if gate := s.m.gate; gate != nil {
+		s.m.held++
+		s.m.mu.Unlock()
+		<-gate
+		s.m.mu.Lock()
+		s.m.held--
 	}
-	time.Sleep(delay)
+	if !s.open {
+		s.open = true
+		s.m.open++
+	}
+	s.m.mu.Unlock()
 	return nil
 }
-func (s *mailSession) Reset()        {}
-func (s *mailSession) Logout() error { return nil }
+
+// end closes the session's message, delivered or not.
+func (s *mailSession) end() {
+	s.m.mu.Lock()
+	if s.open {
+		s.open = false
+		s.m.open--
+	}
+	s.m.mu.Unlock()
+}
+
+func (s *mailSession) Reset()        { s.end() }
+func (s *mailSession) Logout() error { s.end(); return nil }
 func (s *mailSession) Data(r io.Reader) error {
+	defer s.end()
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
@@ -77,6 +95,32 @@ func (s *mailSession) Data(r io.Reader) error {
 	s.m.msgs = append(s.m.msgs, "To: "+strings.Join(s.to, ",")+"\n"+string(b))
 	s.m.mu.Unlock()
 	return nil
+}
+
+// hold closes the gate; release opens it again.
+func (m *mailbox) hold() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gate == nil {
+		m.gate = make(chan struct{})
+	}
+}
+
+func (m *mailbox) release() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gate != nil {
+		close(m.gate)
+		m.gate = nil
+	}
+}
+
+// state is the number of messages accepted, of RCPTs held at the gate and
+// of messages under way.
+func (m *mailbox) state() (msgs, held, open int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.msgs), m.held, m.open
 }
 
 // startMailbox listens on addr ("127.0.0.1:0" for any port).

@@ -112,17 +112,26 @@ func (s *Service) DeliverNotice(ctx context.Context, noticeID uuid.UUID) (sent i
 			continue // the others may still go; the job retries the rest
 		}
 		sent++
-		err = s.store.Atomic(ctx, func(tx Tx) error {
-			if err := tx.MarkSent(ctx, key, m.MessageID, r.Email, s.now()); err != nil {
+		logCtx, cancel := AfterSend(ctx)
+		err = s.store.Atomic(logCtx, func(tx Tx) error {
+			if err := tx.MarkSent(logCtx, key, m.MessageID, r.Email, s.now()); err != nil {
 				return err
 			}
-			return tx.Notify(ctx, r.UserID, InApp{TenantID: n.TenantID, Kind: n.Kind, Title: m.Subject, At: s.now()})
+			return tx.Notify(logCtx, r.UserID, InApp{TenantID: n.TenantID, Kind: n.Kind, Title: m.Subject, At: s.now()})
 		})
+		cancel()
 		if err != nil {
 			return sent, err
 		}
 	}
 	return sent, errors.Join(errs...)
+}
+
+// AfterSend is the context of the sent-log write that follows an accepted
+// message: the job's timeout or shutdown must not cancel it then, or the
+// retry would send the message again (ADR 0009). It has a deadline of its own.
+func AfterSend(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 }
 
 // MessageID is stable for a key, so a duplicate can be recognised.

@@ -309,12 +309,14 @@ func Deliver(ctx context.Context, store DeliveryStore, mailer Mailer, now domain
 			continue
 		}
 		sent++
-		err := store.Atomic(ctx, tenant, func(tx DeliveryTx) error {
-			if err := tx.MarkSent(ctx, key, msg.MessageID, rc.Email, now()); err != nil {
+		logCtx, cancel := notify.AfterSend(ctx)
+		err := store.Atomic(logCtx, tenant, func(tx DeliveryTx) error {
+			if err := tx.MarkSent(logCtx, key, msg.MessageID, rc.Email, now()); err != nil {
 				return err
 			}
-			return tx.Notify(ctx, rc.UserID, notify.InApp{TenantID: tenant, Kind: "reminder." + r.Kind, Title: msg.Subject, At: now()})
+			return tx.Notify(logCtx, rc.UserID, notify.InApp{TenantID: tenant, Kind: "reminder." + r.Kind, Title: msg.Subject, At: now()})
 		})
+		cancel()
 		if err != nil {
 			return sent, err
 		}

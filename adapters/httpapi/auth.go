@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/coprod/coprod/domain"
+	"github.com/coprod/coprod/tenants"
 )
 
 // authenticate asks each authenticator in turn; the first that recognises
@@ -25,6 +26,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		if t, err := s.tenants.Resolve(ctx.Context(), ref); err == nil {
 			tenant = t.ID
 			setLogTenant(ctx.Context(), t.Slug)
+			ctx = huma.WithContext(ctx, tenants.WithResolved(ctx.Context(), t))
 		}
 	}
 	for _, a := range s.auth {

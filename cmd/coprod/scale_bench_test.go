@@ -94,7 +94,8 @@ func BenchmarkScale(b *testing.B) {
 
 	// A year of Milano's activity through the use cases.
 	start = time.Now()
-	lead, partner := scaleTemplate(b, svc, template)
+	op = domain.WithPrincipal(ctx, domain.Principal{Subject: "op", Roles: []domain.Role{domain.RolePlatformOperator}})
+	lead, partner := scaleTemplate(b, svc, template, op)
 	b.Logf("template municipality built through the use cases in %s", time.Since(start).Round(time.Millisecond))
 
 	// Copied to every other municipality.
@@ -110,7 +111,7 @@ func BenchmarkScale(b *testing.B) {
 		}
 	}
 	start = time.Now()
-	rows := scaleCopy(b, super, template, lead, partner, limit)
+	rows := scaleCopy(b, super, template, lead, partner, limit, true, scaleTables)
 	b.Logf("activity copied: %d rows in %s", rows, time.Since(start).Round(time.Second))
 
 	// Lombardia's snapshots of today, by the snapshot use case.
@@ -228,14 +229,14 @@ func p95(took []time.Duration) float64 {
 }
 
 // scaleTemplate builds a municipality's year through the use cases and
-// returns its two partner organisations.
-func scaleTemplate(b *testing.B, svc *services, tenant uuid.UUID) (lead, partner uuid.UUID) {
+// returns its two partner organisations, registered by registrar (who
+// becomes their admin when a user).
+func scaleTemplate(b *testing.B, svc *services, tenant uuid.UUID, registrar context.Context) (lead, partner uuid.UUID) {
 	ctx := context.Background()
-	op := domain.WithPrincipal(ctx, domain.Principal{Subject: "op", Roles: []domain.Role{domain.RolePlatformOperator}})
 	officer := domain.WithPrincipal(ctx, domain.Principal{Subject: "rup", TenantID: tenant, Roles: []domain.Role{domain.RoleOfficer}})
 	var orgs [2]*organisation.Organisation
 	for i, fc := range []string{"04123456784", "05234567898"} {
-		o, err := svc.orgs.Register(op, organisation.Organisation{FiscalCode: fc, LegalName: "Ente " + fc, LegalForm: "social_cooperative"})
+		o, err := svc.orgs.Register(registrar, organisation.Organisation{FiscalCode: fc, LegalName: "Ente " + fc, LegalForm: "social_cooperative"})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -260,6 +261,10 @@ func scaleTemplate(b *testing.B, svc *services, tenant uuid.UUID) (lead, partner
 			b.Fatal(err)
 		}
 		calls = append(calls, c)
+	}
+	// An application of the lead organisation to the first call.
+	if _, err := svc.apps.Create(party(orgs[0].ID), tenant, calls[0].ID, orgs[0].ID); err != nil {
+		b.Fatal(err)
 	}
 	// Five monthly indicators about people, from the starter library.
 	var defs []string
@@ -338,12 +343,25 @@ func scaleTemplate(b *testing.B, svc *services, tenant uuid.UUID) (lead, partner
 	return orgs[0].ID, orgs[1].ID
 }
 
-// scaleCopy copies the template municipality's tenant rows to up to limit
-// other municipalities, with ids remapped per tenant and the two template
-// organisations replaced by two of a pool of 2,000. It returns the rows
-// written.
-func scaleCopy(b *testing.B, super *pgx.Conn, template, lead, partner uuid.UUID, limit int) int64 {
+// scaleTables are the tenant tables the scale benchmark copies, in
+// foreign-key order (tables of the template with no rows copy nothing).
+var scaleTables = []string{"calls", "applications", "agreements", "deliverables", "pilots", "indicator_definitions",
+	"indicator_assignments", "measurements", "payment_rules", "outcome_payments"}
+
+// scaleCopy copies the template municipality's rows of tables to up to
+// limit other municipalities, with ids remapped per tenant and, with
+// remap, the two template organisations replaced by two of a pool of
+// 2,000. It returns the rows written.
+func scaleCopy(b *testing.B, super *pgx.Conn, template, lead, partner uuid.UUID, limit int, remap bool, tables []string) int64 {
 	ctx := context.Background()
+	targets := `CREATE TEMP TABLE scale_targets AS
+			SELECT id AS tenant_id, '` + lead.String() + `'::uuid AS lead, '` + partner.String() + `'::uuid AS partner
+			FROM tenants WHERE kind = 'municipality' AND id <> '` + template.String() + `' ORDER BY slug LIMIT ` + strconv.Itoa(limit)
+	if !remap {
+		if _, err := super.Exec(ctx, targets); err != nil {
+			b.Fatal(err)
+		}
+	}
 	for _, q := range []string{
 		`INSERT INTO organisations (id, fiscal_code, legal_name, legal_form, created_at, updated_at)
 			SELECT gen_random_uuid(), lpad(i::text, 11, '0'), 'Cooperativa ' || i, 'social_cooperative', now(), now() FROM generate_series(1, 2000) i`,
@@ -354,14 +372,15 @@ func scaleCopy(b *testing.B, super *pgx.Conn, template, lead, partner uuid.UUID,
 			JOIN o o1 ON o1.n = 1 + (hashtext(t.id::text) & 1023)
 			JOIN o o2 ON o2.n = 1025 + (hashtext(t.id::text || 'p') & 511)`,
 	} {
+		if !remap {
+			break
+		}
 		if _, err := super.Exec(ctx, q); err != nil {
 			b.Fatal(err)
 		}
 	}
-	// Tables in foreign-key order; tables of the template with no rows are skipped.
 	var written int64
-	for _, table := range []string{"calls", "agreements", "deliverables", "pilots", "indicator_definitions",
-		"indicator_assignments", "measurements", "payment_rules", "outcome_payments"} {
+	for _, table := range tables {
 		r, err := super.Query(ctx, `SELECT column_name, data_type, udt_name FROM information_schema.columns
 			WHERE table_schema = 'public' AND table_name = $1 AND is_generated = 'NEVER' ORDER BY ordinal_position`, table)
 		if err != nil {

@@ -671,7 +671,8 @@ func TestRolloutScriptOrder(t *testing.T) {
 // TestManifestConfigRuns starts the production overlay's processes with the
 // environment the manifests give them (database URLs and key swapped for a
 // test database's) against real PostgreSQL: the migration Job's, the API's
-// (both probes answer 200) and the worker's.
+// (both probes answer 200) and the worker's (River starts, then drains on
+// SIGTERM).
 func TestManifestConfigRuns(t *testing.T) {
 	t.Parallel()
 	r := render(t, "overlays/production")
@@ -698,6 +699,6 @@ func TestManifestConfigRuns(t *testing.T) {
 	serveReady(t, envFor("Deployment", "coprod-api"))
 	env := envFor("Deployment", "coprod-worker")
 	env["COPROD_BLOB_DIR"] = t.TempDir()
-	_, stop := startCoprod(t, env, "working jobs", "worker")
+	_, stop := startCoprod(t, env, "River client started", "worker")
 	stop()
 }

@@ -232,6 +232,7 @@ func convert(s any, refPrefix string) any {
 		delete(out, "type")
 		delete(out, "format")
 		delete(out, "x-kubernetes-int-or-string")
+		delete(out, "anyOf")
 		out["oneOf"] = []any{schema{"type": "string"}, schema{"type": "integer"}}
 	}
 	preserve := out["x-kubernetes-preserve-unknown-fields"] == true

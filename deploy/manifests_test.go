@@ -482,6 +482,13 @@ func TestManifestsProperties(t *testing.T) {
 					}
 				}
 			}
+			// rollout.sh picks the first two steps by label.
+			for _, o := range r.objs {
+				want := map[string]string{"ConfigMap": "config", "Secret": "config", "Job": "migrate"}[o.Kind]
+				if got := o.Metadata.Labels["app.kubernetes.io/component"]; want != "" && got != want {
+					t.Errorf("%s %s: component label %q, want %q (rollout.sh selects by it)", o.Kind, o.Metadata.Name, got, want)
+				}
+			}
 			if job.Template.Spec.RestartPolicy != "Never" || job.BackoffLimit == nil {
 				t.Error("migrate: want restartPolicy Never and a backoffLimit")
 			}

@@ -296,32 +296,39 @@ func TestManifestsValidate(t *testing.T) {
 func TestSchemasRefuseMistakes(t *testing.T) {
 	t.Parallel()
 	v := newValidator(t)
-	for name, doc := range map[string]string{
-		"misspelt field": `apiVersion: apps/v1
+	for name, c := range map[string]struct{ doc, want string }{
+		"misspelt field": {`apiVersion: apps/v1
 kind: Deployment
 metadata: {name: x}
 spec:
   replica: 2
   selector: {matchLabels: {a: b}}
-  template: {metadata: {labels: {a: b}}, spec: {containers: [{name: x, image: x}]}}`,
-		"wrong type": `apiVersion: v1
+  template: {metadata: {labels: {a: b}}, spec: {containers: [{name: x, image: x}]}}`, "at '/spec': additional properties 'replica' not allowed"},
+		"misspelt field deep in a pod": {`apiVersion: batch/v1
+kind: Job
+metadata: {name: x}
+spec:
+  template: {spec: {restartPolicy: Never, containers: [{name: x, image: x, readinesProbe: {httpGet: {path: /readyz, port: 8080}}}]}}`,
+			"at '/spec/template/spec/containers/0': additional properties 'readinesProbe' not allowed"},
+		"wrong type": {`apiVersion: v1
 kind: Service
 metadata: {name: x}
-spec: {ports: [{port: http}]}`,
-		"missing required": `apiVersion: policy/v1
-kind: PodDisruptionBudget
+spec: {ports: [{port: http}]}`, "at '/spec/ports/0/port': got string, want integer"},
+		"missing required": {`apiVersion: apps/v1
+kind: Deployment
 metadata: {name: x}
-spec: {selector: {matchLabels: [a]}}`,
-		"unknown ServiceMonitor field": `apiVersion: monitoring.coreos.com/v1
+spec: {template: {spec: {containers: [{name: x, image: x}]}}}`, "at '/spec': missing property 'selector'"},
+		"unknown ServiceMonitor field": {`apiVersion: monitoring.coreos.com/v1
 kind: ServiceMonitor
 metadata: {name: x}
-spec: {selector: {}, endpoints: [{prot: metrics}]}`,
-		"kind without a schema": `apiVersion: apps/v1beta1
+spec: {selector: {}, endpoints: [{prot: metrics}]}`, "at '/spec/endpoints/0': additional properties 'prot' not allowed"},
+		"kind without a schema": {`apiVersion: apps/v1beta1
 kind: Deployment
-metadata: {name: x}`,
+metadata: {name: x}`, "could not find schema for Deployment"},
 	} {
-		if problems, _ := validate(v, name, []byte(doc)); len(problems) != 1 {
-			t.Errorf("%s: want one problem, got %q", name, problems)
+		problems, _ := validate(v, name, []byte(c.doc))
+		if len(problems) != 1 || !strings.Contains(problems[0], c.want) {
+			t.Errorf("%s: want one problem saying %q, got %q", name, c.want, problems)
 		}
 	}
 	// And a quantity may be a number or a string, a port a name or a number.

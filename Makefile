@@ -23,10 +23,12 @@ vet:
 build:
 	CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o bin/coprod ./cmd/coprod
 
-## image: the container image, where a container engine exists (podman or docker)
+## image: the container image, where a container engine exists (podman or docker; docker finds the
+## ignore file by its name, podman is told)
 ENGINE ?= podman
 image:
-	$(ENGINE) build -f deploy/container/Containerfile --build-arg VERSION=$(VERSION) -t coprod:$(VERSION) .
+	$(ENGINE) build -f deploy/container/Containerfile $(if $(findstring podman,$(ENGINE)),--ignorefile deploy/container/Containerfile.dockerignore) \
+		--build-arg VERSION=$(VERSION) -t coprod:$(VERSION) .
 
 ## bench: benchmarks (figures, not pass/fail)
 bench:

@@ -106,8 +106,11 @@ func runCoprod(t *testing.T, env map[string]string, args ...string) (string, err
 	return string(out), err
 }
 
+// environ is env plus PATH and HOME. The metrics listener (issue 9, point 3:
+// COPROD_METRICS_ADDR, default :9090) takes a free port, so that processes
+// of parallel tests do not collide; coprod ignores it where it is unknown.
 func environ(env map[string]string) []string {
-	list := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	list := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "COPROD_METRICS_ADDR=127.0.0.1:0"}
 	for k, v := range env {
 		list = append(list, k+"="+v)
 	}

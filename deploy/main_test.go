@@ -106,11 +106,12 @@ func runCoprod(t *testing.T, env map[string]string, args ...string) (string, err
 	return string(out), err
 }
 
-// environ is env plus PATH and HOME. The metrics listener (issue 9, point 3:
-// COPROD_METRICS_ADDR, default :9090) takes a free port, so that processes
-// of parallel tests do not collide; coprod ignores it where it is unknown.
+// environ is env plus PATH and HOME. The metrics listener (ADR 0013:
+// COPROD_METRICS_ADDR, default :9090, busy means no start) is off, so that
+// processes of parallel tests do not collide; a build without metrics
+// ignores the variable.
 func environ(env map[string]string) []string {
-	list := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "COPROD_METRICS_ADDR=127.0.0.1:0"}
+	list := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "COPROD_METRICS_ADDR=off"}
 	for k, v := range env {
 		list = append(list, k+"="+v)
 	}

@@ -84,6 +84,17 @@ func (r registry) Atomic(ctx context.Context, fn func(tenants.Tx) error) error {
 }
 
 func (s *Store) run(ctx context.Context, tenant uuid.UUID, fn func(pgx.Tx) error) error {
+	if p, ok := s.db.(txBeginner); ok {
+		// BEGIN and the scope in one round trip: the begin query runs both
+		// statements through the simple protocol (the id is a UUID's own
+		// text, hex and dashes, so it is a safe literal).
+		v := ""
+		if tenant != uuid.Nil {
+			v = tenant.String()
+		}
+		begin := "BEGIN; SELECT set_config('app.tenant_id', '" + v + "', true)"
+		return translate(pgx.BeginTxFunc(ctx, p, pgx.TxOptions{BeginQuery: begin}, fn))
+	}
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		if err := scope(ctx, tx, tenant); err != nil {
 			return err
@@ -91,6 +102,12 @@ func (s *Store) run(ctx context.Context, tenant uuid.UUID, fn func(pgx.Tx) error
 		return fn(tx)
 	})
 	return translate(err)
+}
+
+// txBeginner is a pool (production): it can begin with a query of ours.
+// A pgx.Tx (tests) opens savepoints, scoped by a statement of their own.
+type txBeginner interface {
+	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
 }
 
 // scope sets the tenant of the rest of the transaction; is_local=true makes

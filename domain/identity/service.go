@@ -339,24 +339,25 @@ func (s *Service) BearerPrincipal(ctx context.Context, realm, tenant uuid.UUID, 
 	if !prov.EmailAllowed(id) {
 		return domain.Principal{}, ErrEmailNotAllowed
 	}
-	var u *User
-	err := s.store.Atomic(ctx, uuid.Nil, func(tx Tx) (err error) {
-		u, err = s.ensureUser(ctx, tx, id, s.now())
-		return err
-	})
-	if err != nil {
-		return domain.Principal{}, err
-	}
 	claimRoles := prov.Claims.Roles(id.Groups)
 	if realm == uuid.Nil { // the platform's provider grants the operator role only
 		claimRoles = slices.DeleteFunc(claimRoles, func(r domain.Role) bool { return r != domain.RolePlatformOperator })
 	}
-	return s.principal(ctx, u.ID, realm, tenant, claimRoles, nil)
+	// The user (a platform row, visible in any scope) and their roles in one
+	// transaction: bearer clients pay it at every request.
+	return s.principal(ctx, uuid.Nil, realm, tenant, claimRoles, func(tx Tx) (uuid.UUID, error) {
+		u, err := s.ensureUser(ctx, tx, id, s.now())
+		if err != nil {
+			return uuid.Nil, err
+		}
+		return u.ID, nil
+	})
 }
 
 // principal builds the principal of user acting in tenant (zero: platform
-// route), authenticated by realm's provider.
-func (s *Service) principal(ctx context.Context, user, realm, tenant uuid.UUID, extra []domain.Role, _ any) (domain.Principal, error) {
+// route), authenticated by realm's provider. When find is given, it finds
+// (or creates) the user in the same transaction instead.
+func (s *Service) principal(ctx context.Context, user, realm, tenant uuid.UUID, extra []domain.Role, find func(Tx) (uuid.UUID, error)) (domain.Principal, error) {
 	if realm != uuid.Nil && tenant != uuid.Nil && realm != tenant {
 		return domain.Principal{}, ErrWrongRealm
 	}
@@ -364,8 +365,15 @@ func (s *Service) principal(ctx context.Context, user, realm, tenant uuid.UUID, 
 	if scope == uuid.Nil {
 		scope = realm
 	}
-	p := domain.Principal{Subject: user.String(), TenantID: scope, UserID: user}
+	var p domain.Principal
 	err := s.store.Atomic(ctx, scope, func(tx Tx) error {
+		if find != nil {
+			var err error
+			if user, err = find(tx); err != nil {
+				return err
+			}
+		}
+		p = domain.Principal{Subject: user.String(), TenantID: scope, UserID: user}
 		if realm == uuid.Nil {
 			op, err := tx.Operators().Is(ctx, user)
 			if err != nil {

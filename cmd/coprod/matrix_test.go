@@ -236,13 +236,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 
 	// Reads first, then writes in their declared order, each to every principal in order.
-	sort.SliceStable(ops, func(i, j int) bool {
-		a, b := ops[i], ops[j]
-		if a.write() != b.write() {
-			return !a.write()
-		}
-		return matrix[a.ID].last < matrix[b.ID].last
-	})
+	ops = inProbeOrder(ops)
 	probes := 0
 	observed := map[string]map[int]who{}
 	for _, op := range ops {
@@ -286,6 +280,19 @@ func TestAuthorizationMatrix(t *testing.T) {
 	if record {
 		printMatrix(t, ops, observed)
 	}
+}
+
+// inProbeOrder puts reads first, then writes in their declared order.
+func inProbeOrder(ops []operation) []operation {
+	out := slices.Clone(ops)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.write() != b.write() {
+			return !a.write()
+		}
+		return matrix[a.ID].last < matrix[b.ID].last
+	})
+	return out
 }
 
 // printMatrix writes the observed answers as rows of the table, for review.

@@ -276,6 +276,41 @@ func (f *matrixFixture) build(t *testing.T) {
 	f.deliverNotices(t)
 	f.params["notification"] = f.one(t, `SELECT id::text FROM user_notifications WHERE user_id = $1 LIMIT 1`, users[party])
 
+	// A second call taken through evaluation and ranking to its co-design
+	// table. Its deadlines are moved into the past in SQL: the one step a
+	// test cannot wait for; everything else goes through the API.
+	r = f.must(t, 201, aOfficer, "POST", "/v1/tenants/milano/calls", draft)
+	call2 := str(r.body["id"])
+	c2 := "/v1/tenants/milano/calls/" + call2
+	f.params["call2"] = call2
+	f.must(t, 200, aOfficer, "POST", c2+"/publish", act, "If-Match", r.header.Get("ETag"))
+	r = f.must(t, 201, party, "POST", c2+"/applications", `{"leadOrganisationId":"`+f.orgs.party+`"}`)
+	app2 := "/v1/tenants/milano/applications/" + str(r.body["id"])
+	f.params["application2"] = str(r.body["id"])
+	f.must(t, 200, party, "PUT", app2, `{"title":"Vicini di casa","sections":[{"key":"problem","title":"Problema","body":"Isolamento"}],
+		"budget":[{"description":"Educatori","category":"staff","amountCents":10000000,"funding":"public"}],
+		"declarations":{"noExclusionGrounds":true,"truthfulInformation":true,"privacyNotice":true}}`, "If-Match", r.header.Get("ETag"))
+	f.must(t, 200, party, "POST", app2+"/submit", "", "Idempotency-Key", "matrix-fixture")
+	f.must(t, 200, aOfficer, "PUT", c2+"/committee/"+users[aEvaluator], `{"role":"member"}`)
+	for _, q := range []string{`UPDATE calls SET questions_deadline = now() - interval '2 days', submission_deadline = now() - interval '1 day' WHERE id = $1`,
+		`UPDATE public_calls SET submission_deadline = now() - interval '1 day' WHERE call_id = $1`} {
+		if _, err := f.super.Exec(t.Context(), q, call2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	etag := func(path ...string) string {
+		return f.call(t, "GET", append(path, c2)[0], f.tokens[aOfficer], "").header.Get("ETag")
+	}
+	f.must(t, 200, aOfficer, "POST", c2+"/close", `{"act":`+matrixAct("decision")+`}`, "If-Match", etag())
+	f.must(t, 200, aOfficer, "POST", app2+"/admissibility", `{"status":"admissible"}`, "If-Match", etag(app2))
+	f.must(t, 200, aOfficer, "POST", c2+"/start-evaluation", `{"act":`+matrixAct("committee")+`}`, "If-Match", etag())
+	f.must(t, 200, aEvaluator, "PUT", app2+"/declaration", `{"declaration":"no_conflict"}`)
+	f.must(t, 200, aEvaluator, "PUT", app2+"/scores", `{"scores":[{"criterion":"quality","value":8,"rationale":"Buona rete"}],"submit":true}`)
+	f.must(t, 200, aOfficer, "POST", c2+"/ranking", `{"act":`+matrixAct("ranking")+`}`, "If-Match", etag())
+	f.must(t, 201, aOfficer, "POST", c2+"/table", "")
+	f.must(t, 201, aOfficer, "POST", c2+"/table/sessions", `{"date":"`+now.Format(time.RFC3339)+`","attendees":[{"name":"Anna","role":"RUP"}],"minutes":"Avvio"}`)
+	f.params["version"] = str(f.must(t, 201, party, "POST", c2+"/table/versions", `{"content":"Progetto v1"}`).body["id"])
+
 	// An agreement with the party, signed and active, a deliverable, a pilot, indicators, measurements, a payment.
 	agreement := matrixAgreement(f.orgs.party)
 	r = f.must(t, 201, aOfficer, "POST", "/v1/tenants/milano/agreements", agreement)

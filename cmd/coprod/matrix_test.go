@@ -50,13 +50,13 @@ var matrix = map[string]row{
 	"activate-tenant":                  {def: s(403), ex: ex{operator: s(409)}, last: 90},
 	"add-deliverable":                  {def: s(403), ex: ex{aOfficer | aAdmin: s(201)}},
 	"add-payment-rule":                 {def: s(403), ex: ex{aOfficer | aAdmin: s(201)}},
-	"add-project-version":              {def: s(404)},
+	"add-project-version":              {def: s(404), ex: ex{aAuditor: s(403), member | party | aOfficer | aAdmin: s(201)}, p: ranked},
 	"agreement-progress":               {def: s(200), ex: ex{bAnalyst | outsider | rAnalyst | operator: s(404)}},
 	"amend-agreement":                  {def: s(404), ex: ex{member | party | aAuditor: s(403), aOfficer | aAdmin: s(422)}},
 	"amend-call":                       {def: s(403), ex: ex{aOfficer | aAdmin: s(422)}},
 	"answer-question":                  {def: s(403), ex: ex{aOfficer | aAdmin: s(200)}},
 	"appoint-committee-member":         {def: s(403), ex: ex{aOfficer | aAdmin: s(200)}},
-	"approve-project":                  {def: s(403), ex: ex{aOfficer | aAdmin: s(404)}},
+	"approve-project":                  {def: s(403), ex: ex{aOfficer | aAdmin: s(200, 409)}, p: ranked, last: 40},
 	"ask-question":                     {def: s(403), ex: ex{member | party: s(201)}},
 	"assign-indicator":                 {def: s(403), ex: ex{aOfficer | aAdmin: s(201)}},
 	"cancel-call":                      {def: s(403), ex: ex{aOfficer | aAdmin: s(200, 409)}, last: 50},
@@ -67,7 +67,7 @@ var matrix = map[string]row{
 	"close-call":                       {def: s(403), ex: ex{aOfficer | aAdmin: s(409)}},
 	"close-coprogramming":              {def: s(403), ex: ex{aOfficer | aAdmin: s(200, 409)}},
 	"contribute-coprogramming":         {def: s(403), ex: ex{member | party: s(409)}},
-	"convene-table":                    {def: s(403), ex: ex{aOfficer | aAdmin: s(409)}},
+	"convene-table":                    {def: s(403), ex: ex{aOfficer | aAdmin: s(409)}, p: ranked},
 	"correct-measurement":              {def: s(403), ex: ex{bAnalyst | outsider | rAnalyst | operator: s(404), member | party: s(409)}},
 	"create-agreement":                 {def: s(403), ex: ex{aOfficer | aAdmin: s(201)}},
 	"create-application":               {def: s(403), ex: ex{member | party: s(201)}},
@@ -79,7 +79,7 @@ var matrix = map[string]row{
 	"create-tenant":                    {def: s(403), ex: ex{operator: s(201), aStaff: s(401)}},
 	"decide-admissibility":             {def: s(403), ex: ex{aOfficer | aAdmin: s(409)}},
 	"decide-measurement":               {def: s(403), ex: ex{bAnalyst | outsider | rAnalyst | operator: s(404), aOfficer | aAdmin: s(412)}},
-	"declare-conflict":                 {def: s(403), ex: ex{aEvaluator: s(409)}},
+	"declare-conflict":                 {def: s(403), ex: ex{aEvaluator: s(409)}, p: ranked},
 	"decline-initiative":               {def: s(403), ex: ex{aOfficer | aAdmin: s(409)}},
 	"define-indicator":                 {def: s(403), ex: ex{aOfficer | aAdmin: s(422)}},
 	"delete-organisation-member":       {def: s(401), ex: ex{party: s(204), bAnalyst | outsider | member | rAnalyst: s(403), operator: s(404)}, last: 60, p: map[string]string{"user": "member"}},
@@ -101,14 +101,14 @@ var matrix = map[string]row{
 	"get-public-call":                  {def: s(200), ex: ex{badToken | aStaff: s(401)}, open: true},
 	"get-public-network":               {def: s(200), ex: ex{badToken | aStaff: s(401)}, open: true},
 	"get-public-network-page":          {def: s(200), ex: ex{badToken | aStaff: s(401)}, open: true},
-	"get-ranking":                      {def: s(403), ex: ex{aOfficer | aAdmin: s(409)}},
+	"get-ranking":                      {def: s(403), ex: ex{aOfficer | aAdmin: s(200)}, p: ranked},
 	"get-readyz":                       {def: s(200), ex: ex{badToken | aStaff: s(401)}, open: true},
 	"get-region-network":               {def: s(401), ex: ex{rAnalyst | operator: s(200), bAnalyst | outsider | member | party: s(403)}, p: atRegion},
 	"get-region-network-page":          {def: s(401), ex: ex{rAnalyst | operator: s(200), bAnalyst | outsider | member | party: s(403)}, p: atRegion},
 	"get-region-report":                {def: s(401), ex: ex{rAnalyst | operator: s(200), bAnalyst | outsider | member | party: s(403)}, p: atRegion},
 	"get-region-report-csv":            {def: s(401), ex: ex{rAnalyst | operator: s(200), bAnalyst | outsider | member | party: s(403)}, p: atRegion},
 	"get-region-report-page":           {def: s(401), ex: ex{rAnalyst | operator: s(200), bAnalyst | outsider | member | party: s(403)}, p: atRegion},
-	"get-table":                        {def: s(404)},
+	"get-table":                        {def: s(404), ex: ex{member | party | aAuditor | aOfficer | aAdmin: s(200)}, p: ranked},
 	"get-tenant":                       {def: s(403), ex: ex{operator: s(200)}},
 	"get-tenant-me":                    {def: s(200)},
 	"get-tenant-settings":              {def: s(403), ex: ex{aOfficer | aAdmin | operator: s(200)}},
@@ -150,19 +150,19 @@ var matrix = map[string]row{
 	"propose-initiative":               {def: s(403), ex: ex{member | party: s(201)}},
 	"publish-call":                     {def: s(403), ex: ex{aOfficer | aAdmin: s(409)}},
 	"publish-coprogramming":            {def: s(403), ex: ex{aOfficer | aAdmin: s(200, 409)}},
-	"publish-ranking":                  {def: s(403), ex: ex{aOfficer | aAdmin: s(409)}},
+	"publish-ranking":                  {def: s(403), ex: ex{aOfficer | aAdmin: s(200)}, p: ranked},
 	"put-identity-provider":            {def: s(403), ex: ex{aAdmin | operator: s(422)}, last: 80},
 	"put-my-preferences":               {def: s(200), ex: ex{aStaff: s(401)}},
 	"put-organisation-member":          {def: s(401), ex: ex{bAnalyst | outsider | member | rAnalyst: s(403), party | operator: s(404)}},
 	"put-tenant-settings":              {def: s(403), ex: ex{aAdmin | operator: s(422)}},
 	"read-my-notification":             {def: s(404), ex: ex{party: s(204), aStaff: s(401)}},
 	"record-citizen-contribution":      {def: s(403), ex: ex{aOfficer | aAdmin: s(409)}},
-	"record-session":                   {def: s(403), ex: ex{aOfficer | aAdmin: s(422)}},
+	"record-session":                   {def: s(403), ex: ex{aOfficer | aAdmin: s(201)}, p: ranked},
 	"register-organisation":            {def: s(409), ex: ex{bAnalyst: s(201), aStaff: s(401)}},
 	"request-snapshot":                 {def: s(403), ex: ex{aOfficer | aAdmin | operator: s(202)}},
 	"resume-agreement":                 {def: s(404), ex: ex{member | party | aAuditor: s(403), aOfficer | aAdmin: s(409)}},
 	"resume-tenant":                    {def: s(403), ex: ex{operator: s(200)}, last: 92},
-	"score-application":                {def: s(403), ex: ex{aEvaluator: s(409)}},
+	"score-application":                {def: s(403), ex: ex{aEvaluator: s(409)}, p: ranked},
 	"seed-indicators":                  {def: s(403), ex: ex{aOfficer | aAdmin: s(200)}},
 	"set-initiative-deadline":          {def: s(403), ex: ex{aOfficer | aAdmin: s(200)}},
 	"sign-agreement":                   {def: s(404), ex: ex{member | party | aAuditor: s(403), aOfficer | aAdmin: s(409)}},
@@ -187,12 +187,18 @@ const (
 	aStaff   = aAdmin | aOfficer | aEvaluator | aAuditor           // tenant A's tokens: refused on platform routes
 )
 
+// ranked probes evaluation and co-design on the call that went through them.
+var ranked = map[string]string{"call": "call2", "application": "application2"}
+
 // atRegion probes region routes on A's region instead of A.
 var atRegion = map[string]string{"tenant": "region"}
 
 // matrixBodies override the generated minimal body where the domain needs
 // a particular value.
 var matrixBodies = map[string]func(f *matrixFixture) string{
+	"record-session": func(*matrixFixture) string {
+		return `{"date":"2026-03-01T10:00:00Z","attendees":[{"name":"Anna","role":"RUP"}],"minutes":"Seconda sessione"}`
+	},
 	"amend-call":         func(*matrixFixture) string { return `{"reason":"Proroga","act":` + matrixAct("amendment") + `}` },
 	"cancel-call":        func(*matrixFixture) string { return `{"reason":"Annullata","act":` + matrixAct("cancellation") + `}` },
 	"create-agreement":   func(f *matrixFixture) string { return matrixAgreement(f.orgs.party) },

@@ -190,6 +190,13 @@ const (
 // ranked probes evaluation and co-design on the call that went through them.
 var ranked = map[string]string{"call": "call2", "application": "application2"}
 
+// strangers have no business with the party's own objects, whose ids
+// (privateOfParty) must never reach them, whatever the operation. The
+// ranked application is left out: a published ranking names it, by law.
+const strangers = anon | bAnalyst | outsider | rAnalyst
+
+var privateOfParty = []string{"application", "file", "question", "measurement", "payment", "notification", "version"}
+
 // atRegion probes region routes on A's region instead of A.
 var atRegion = map[string]string{"tenant": "region"}
 
@@ -270,6 +277,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if got.status >= 300 && op.write() {
 				if after := f.audits(t); after != before {
 					t.Errorf("%s: refused with %d but wrote %d audit records", where, got.status, after-before)
+				}
+			}
+			if w&strangers != 0 {
+				for _, key := range privateOfParty {
+					if id := f.params[key]; strings.Contains(string(got.body), id) {
+						t.Errorf("%s: the answer holds the party's %s %s: %.300s", where, key, id, got.body)
+					}
 				}
 			}
 			if r.cross || w&bSide != 0 {

@@ -338,6 +338,7 @@ func (f *matrixFixture) build(t *testing.T) {
 	f.must(t, 200, aOfficer, "POST", "/v1/tenants/milano/co-programming/"+f.params["process"]+"/open", "", "If-Match", r.header.Get("ETag"))
 	f.must(t, 201, party, "POST", "/v1/tenants/milano/co-programming/"+f.params["process"]+"/contributions", `{"organisationId":"`+f.orgs.party+`","needs":"Compagnia serale"}`)
 	f.params["initiative"] = str(f.must(t, 201, party, "POST", "/v1/tenants/milano/initiatives", `{"organisationId":"`+f.orgs.party+`","title":"Orti sociali","problem":"Isolamento","targetGroup":"Over 75","approach":"Orti condivisi"}`).body["id"])
+	f.params["initiative2"] = str(f.must(t, 201, party, "POST", "/v1/tenants/milano/initiatives", `{"organisationId":"`+f.orgs.party+`","title":"Orti condivisi","problem":"Isolamento","targetGroup":"Over 75","approach":"Orti"}`).body["id"])
 
 	// B's objects: a published call, a co-programming process, an agreement with the outsider's organisation.
 	r = f.must(t, 201, bOfficer, "POST", "/v1/tenants/torino/calls", draft)

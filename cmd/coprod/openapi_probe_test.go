@@ -197,7 +197,7 @@ func (f *matrixFixture) minimal(d *oaDoc, s *oaSchema, name string) any {
 // minimalStrings are values of fields whose format is a rule of the domain.
 var minimalStrings = map[string]string{
 	"fiscalCode": "06345678905", "istatCode": "015147", "siteIstatCode": "015146", "period": "2026-Q4",
-	"slug": "brescia", "region": "regione-lombardia", "indicator": "elderly_alone_home_care",
+	"slug": "brescia", "code": "matrix_probe", "reason": "Motivazione della prova", "region": "regione-lombardia", "indicator": "elderly_alone_home_care",
 }
 
 // idFor names one of A's objects for an id field (callId → the call).
@@ -206,7 +206,7 @@ func (f *matrixFixture) idFor(name string) string {
 	case "organisationId", "leadOrganisationId", "organisationIds", "organisationI", "participant", "participants":
 		return f.orgs.party
 	case "into":
-		return f.params["initiative"]
+		return f.params["initiative2"]
 	case "userId":
 		return f.params["user"]
 	}

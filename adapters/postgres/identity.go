@@ -37,7 +37,29 @@ type identityTx struct {
 
 var errNoTenant = errors.New("postgres: tenant-scoped repository used in a platform transaction")
 
-func (t *identityTx) Users() identity.Users                 { return userRepo{t} }
+func (t *identityTx) Users() identity.Users { return userRepo{t} }
+
+// Grants is one query: authentication pays it at every request.
+func (t *identityTx) Grants(ctx context.Context, user uuid.UUID) (identity.Grants, error) {
+	g := identity.Grants{Orgs: map[uuid.UUID][]domain.Role{}}
+	var orgs []struct {
+		Org  uuid.UUID   `json:"o"`
+		Role domain.Role `json:"r"`
+	}
+	var tenant *uuid.UUID
+	if t.tenant != uuid.Nil {
+		tenant = &t.tenant
+	}
+	err := t.tx.QueryRow(ctx, `SELECT
+			EXISTS (SELECT 1 FROM platform_operators WHERE user_id = $1),
+			COALESCE((SELECT json_agg(json_build_object('o', organisation_id, 'r', role)) FROM organisation_members WHERE user_id = $1), '[]'),
+			ARRAY(SELECT DISTINCT role FROM tenant_memberships WHERE tenant_id = $2 AND user_id = $1 ORDER BY role)`,
+		user, tenant).Scan(&g.Operator, &orgs, &g.TenantRoles)
+	for _, o := range orgs {
+		g.Orgs[o.Org] = append(g.Orgs[o.Org], o.Role)
+	}
+	return g, err
+}
 func (t *identityTx) Sessions() identity.Sessions           { return sessionRepo{t} }
 func (t *identityTx) LoginAttempts() identity.LoginAttempts { return loginRepo{t} }
 func (t *identityTx) Operators() identity.Operators         { return operatorRepo{t} }

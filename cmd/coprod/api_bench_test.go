@@ -47,9 +47,8 @@ func BenchmarkAPI(b *testing.B) {
 	idp := oidctest.Start(b, oidctest.Config{AccessTokenAudience: "coprod-platform-api", AccessTokenTTL: time.Hour, Users: []oidctest.User{
 		{Subject: "chiara", Email: "chiara@coop.example", EmailVerified: true, Name: "Chiara"}},
 		Clients: []oidctest.Client{{ID: "coprod-platform", Secret: "secret-p", RedirectURIs: []string{"https://coprod.example/v1/auth/callback"}}}})
-	const operatorToken = "bench-operator-token-0123456789abcdef"
 	cfg, _, err := loadConfig("bench", env("COPROD_DATABASE_URL", db.AppURL, "COPROD_SECRETS_KEY", strings.Repeat("ab", 32),
-		"COPROD_BLOB_DIR", b.TempDir(), "COPROD_BOOTSTRAP_TOKEN", operatorToken), nil, nil)
+		"COPROD_BLOB_DIR", b.TempDir()), nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -90,6 +89,12 @@ func BenchmarkAPI(b *testing.B) {
 	defer super.Close(ctx)
 	scaleCopy(b, super, milano, lead, partner, 1<<30, false, []string{"calls", "applications", "agreements", "pilots",
 		"indicator_definitions", "indicator_assignments"})
+	// Chiara also audits every municipality (a role granted by the
+	// operator), so that she may list their calls.
+	if _, err := super.Exec(ctx, `INSERT INTO tenant_memberships (tenant_id, user_id, role, source, created_at)
+		SELECT id, $1, 'auditor', 'operator', now() FROM tenants WHERE kind = 'municipality'`, chiara.ID); err != nil {
+		b.Fatal(err)
+	}
 	if _, err := super.Exec(ctx, `VACUUM ANALYZE`); err != nil {
 		b.Fatal(err)
 	}
@@ -138,8 +143,8 @@ func BenchmarkAPI(b *testing.B) {
 		n := v.(*atomic.Int64).Add(1) - 1
 		return fmt.Sprintf("%04d-%02d", 2000+n/12, 1+n%12)
 	}
-	// Officers list calls (the operator's token here); the organisation's
-	// admin reads its application and reports measurements.
+	// Chiara lists calls as an auditor, reads her organisation's
+	// application and reports its measurements.
 	type request struct{ method, path, body, token string }
 	ops := []struct {
 		name string
@@ -149,7 +154,7 @@ func BenchmarkAPI(b *testing.B) {
 			if rawServer {
 				return request{"GET", "/calls/" + t.id, "", ""}
 			}
-			return request{"GET", "/v1/tenants/" + t.slug + "/calls?limit=20", "", operatorToken}
+			return request{"GET", "/v1/tenants/" + t.slug + "/calls?limit=20", "", token}
 		}},
 		{"read application", func(t target, rawServer bool) request {
 			if rawServer {

@@ -374,29 +374,20 @@ func (s *Service) principal(ctx context.Context, user, realm, tenant uuid.UUID, 
 			}
 		}
 		p = domain.Principal{Subject: user.String(), TenantID: scope, UserID: user}
-		if realm == uuid.Nil {
-			op, err := tx.Operators().Is(ctx, user)
-			if err != nil {
-				return err
-			}
-			if op {
-				p.Roles = append(p.Roles, domain.RolePlatformOperator)
-			}
-			// Organisation members log in through the platform's provider.
-			if p.Orgs, err = tx.Users().OrgRoles(ctx, user); err != nil {
-				return err
-			}
-		}
-		if scope == uuid.Nil {
-			return nil
-		}
-		ms, err := tx.Memberships().ForUser(ctx, user)
+		g, err := tx.Grants(ctx, user)
 		if err != nil {
 			return err
 		}
-		for _, m := range ms {
-			if !slices.Contains(p.Roles, m.Role) {
-				p.Roles = append(p.Roles, m.Role)
+		if realm == uuid.Nil {
+			if g.Operator {
+				p.Roles = append(p.Roles, domain.RolePlatformOperator)
+			}
+			// Organisation members log in through the platform's provider.
+			p.Orgs = g.Orgs
+		}
+		for _, r := range g.TenantRoles {
+			if !slices.Contains(p.Roles, r) {
+				p.Roles = append(p.Roles, r)
 			}
 		}
 		return nil

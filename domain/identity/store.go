@@ -43,6 +43,10 @@ type Store interface {
 
 // Tx is the identity view of one transaction.
 type Tx interface {
+	// Grants reads, in one go, what a request's principal is built from:
+	// whether user is an operator, their organisation roles, and their
+	// roles in the transaction's tenant (none without one).
+	Grants(ctx context.Context, user uuid.UUID) (Grants, error)
 	Users() Users
 	Sessions() Sessions
 	LoginAttempts() LoginAttempts
@@ -51,6 +55,13 @@ type Tx interface {
 	Memberships() Memberships
 	Invitations() Invitations
 	Audit() audit.Log
+}
+
+// Grants of a user, as Tx.Grants reads them.
+type Grants struct {
+	Operator    bool
+	Orgs        map[uuid.UUID][]domain.Role
+	TenantRoles []domain.Role
 }
 
 // Users: platform-level. Missing → ErrUserNotFound.

@@ -53,6 +53,9 @@ type Config struct {
 	// SessionMaxAge is the lifetime of the session cookie (the absolute
 	// timeout of sessions); default 12 h.
 	SessionMaxAge time.Duration
+	// Rate limits requests per tenant and per anonymous client; the zero
+	// value limits nothing.
+	Rate RateLimit
 }
 
 // Deps are the use cases and probes the API serves.
@@ -120,6 +123,7 @@ type Server struct {
 	auth          []Authenticator
 	log           *slog.Logger
 	observer      RequestObserver
+	rate          *rateLimits
 	api           huma.API
 	mux           *http.ServeMux
 }
@@ -138,6 +142,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 		cfg.SessionMaxAge = 12 * time.Hour
 	}
 	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, monitoring: d.Monitoring, codesign: d.Codesign, notify: d.Notify, reminders: d.Reminders, reports: d.Reports, openData: d.OpenData, activeTenants: d.ActiveTenants, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log, observer: d.Observer}
+	s.rate = newRateLimits(cfg.Rate)
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."

@@ -207,3 +207,39 @@ func clientIP(ctx huma.Context) string {
 	}
 	return host
 }
+
+// tenantRefs caches what a route's tenant reference (slug or id) resolves
+// to, for authentication, logs and rate limiting, which need only its id
+// and slug: without it every request, refused ones included, costs a
+// transaction before the limiter can refuse it. Entries live a few
+// seconds; handlers still enter the tenant themselves (status, suspension),
+// so a stale entry never lets a request act where it may not.
+type tenantRefs struct {
+	ttl time.Duration
+	max int
+
+	mu sync.Mutex
+	m  map[string]tenantRef
+}
+
+type tenantRef struct {
+	id      uuid.UUID
+	slug    string
+	expires time.Time
+}
+
+func (c *tenantRefs) get(ref string, now time.Time) (tenantRef, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.m[ref]
+	return t, ok && now.Before(t.expires)
+}
+
+func (c *tenantRefs) put(ref string, id uuid.UUID, slug string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= c.max {
+		c.m = map[string]tenantRef{} // bounded: start over rather than track age
+	}
+	c.m[ref] = tenantRef{id: id, slug: slug, expires: now.Add(c.ttl)}
+}

@@ -124,6 +124,7 @@ type Server struct {
 	log           *slog.Logger
 	observer      RequestObserver
 	rate          *rateLimits
+	tenantRefs    tenantRefs
 	api           huma.API
 	mux           *http.ServeMux
 }
@@ -143,6 +144,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	}
 	s := &Server{cfg: cfg, tenants: d.Tenants, app: d.App, ids: d.IDs, orgs: d.Orgs, calls: d.Calls, apps: d.Apps, committee: d.Committee, transparency: d.Public, notices: d.Notices, agreements: d.Agreements, pilots: d.Pilots, monitoring: d.Monitoring, codesign: d.Codesign, notify: d.Notify, reminders: d.Reminders, reports: d.Reports, openData: d.OpenData, activeTenants: d.ActiveTenants, oidc: d.OIDC, ready: d.Ready, auth: d.Auth, log: d.Log, observer: d.Observer}
 	s.rate = newRateLimits(cfg.Rate)
+	s.tenantRefs = tenantRefs{ttl: 5 * time.Second, max: 10_000}
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."

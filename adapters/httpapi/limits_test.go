@@ -44,6 +44,17 @@ func TestRateLimit(t *testing.T) {
 	clk := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	b := setupConfig(t, httpapi.Config{Version: "test", MaxBodyBytes: 4096, Rate: httpapi.RateLimit{
 		TenantRate: 0.5, TenantBurst: 3, ClientRate: 1, ClientBurst: 2, Now: clk.Now}})
+	// The OpenAPI document tells clients about the 429 and its headers.
+	paths := b.call(t, "GET", "/openapi.json", "", "", 200).body["paths"].(map[string]any)
+	responses := func(path string) map[string]any {
+		return paths[path].(map[string]any)["get"].(map[string]any)["responses"].(map[string]any)
+	}
+	if r, ok := responses("/v1/tenants/{tenant}/audit-events")["429"].(map[string]any); !ok || r["headers"].(map[string]any)["Retry-After"] == nil {
+		t.Errorf("list-audit-events documents no 429 with Retry-After: %v", responses("/v1/tenants/{tenant}/audit-events"))
+	}
+	if _, ok := responses("/healthz")["429"]; ok {
+		t.Error("the health probe documents a 429 it never answers")
+	}
 	milano := func() response {
 		return b.do(t, "GET", "/v1/tenants/milano/audit-events?limit=1", "user:milano:auditor", "")
 	}

@@ -243,3 +243,45 @@ func (c *tenantRefs) put(ref string, id uuid.UUID, slug string, now time.Time) {
 	}
 	c.m[ref] = tenantRef{id: id, slug: slug, expires: now.Add(c.ttl)}
 }
+
+// documentRateLimit adds the 429 answer, with its headers, to every
+// operation that can be limited (all but the health probes), shaped like
+// the operation's other problems.
+func (s *Server) documentRateLimit() {
+	if s.rate == nil || s.rate.tenant == nil && s.rate.client == nil {
+		return
+	}
+	integer := func(doc string) *huma.Param {
+		return &huma.Param{Description: doc, Schema: &huma.Schema{Type: huma.TypeInteger}}
+	}
+	for path, item := range s.api.OpenAPI().Paths {
+		if path == "/healthz" || path == "/readyz" {
+			continue
+		}
+		for _, op := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch} {
+			if op == nil || op.Responses["429"] != nil {
+				continue
+			}
+			var content map[string]*huma.MediaType
+			for code, r := range op.Responses {
+				if len(code) == 3 && code[0] == '4' && r.Content != nil {
+					content = r.Content
+					break
+				}
+			}
+			if content == nil {
+				continue
+			}
+			op.Responses["429"] = &huma.Response{
+				Description: "Too Many Requests: the tenant's (or anonymous client's) rate limit is spent; problem code rate_limited",
+				Content:     content,
+				Headers: map[string]*huma.Param{
+					"Retry-After":         integer("seconds until a request may pass"),
+					"RateLimit-Limit":     integer("requests the bucket holds (the burst)"),
+					"RateLimit-Remaining": integer("requests left now"),
+					"RateLimit-Reset":     integer("seconds until the bucket is full again"),
+				},
+			}
+		}
+	}
+}

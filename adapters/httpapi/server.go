@@ -176,6 +176,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	s.registerReports()
 	s.registerReportPage()
 	s.registerOpenData()
+	s.documentRateLimit()
 	if d.JobsDashboard != nil {
 		mux.Handle("/admin/jobs/", s.operatorOnly(d.JobsDashboard))
 	}

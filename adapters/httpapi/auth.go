@@ -18,7 +18,7 @@ import (
 // authenticate asks each authenticator in turn; the first that recognises
 // the credentials decides. Presented but invalid credentials answer 401
 // at once, never fall back to anonymous. Each request is then charged to
-// its rate limit (admit), by tenant, platform user or client address.
+// its rate limit (admit): by tenant, platform user or client address.
 func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	r, _ := humago.Unwrap(ctx)
 	var tenant uuid.UUID
@@ -37,7 +37,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	for _, a := range s.auth {
 		p, ok, err := a.Authenticate(ctx.Context(), r, tenant)
 		if err != nil {
-			if !s.admit(ctx, nil, tenant) {
+			if !s.admit(ctx, nil) {
 				return
 			}
 			s.log.InfoContext(ctx.Context(), "authentication refused", "reason", err.Error())
@@ -49,14 +49,14 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 			return
 		}
 		if ok {
-			if !s.admit(ctx, &p, tenant) {
+			if !s.admit(ctx, &p) {
 				return
 			}
 			next(huma.WithContext(ctx, domain.WithPrincipal(ctx.Context(), p)))
 			return
 		}
 	}
-	if !s.admit(ctx, nil, tenant) {
+	if !s.admit(ctx, nil) {
 		return
 	}
 	if r.Header.Get("Authorization") != "" {

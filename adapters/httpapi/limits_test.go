@@ -1,11 +1,17 @@
 package httpapi_test
 
 import (
+	"context"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/coprod/coprod/domain"
 
 	"github.com/coprod/coprod/adapters/httpapi"
 )
@@ -43,7 +49,9 @@ func TestRateLimit(t *testing.T) {
 	t.Parallel()
 	clk := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	b := setupConfig(t, httpapi.Config{Version: "test", MaxBodyBytes: 4096, Rate: httpapi.RateLimit{
-		TenantRate: 0.5, TenantBurst: 3, ClientRate: 1, ClientBurst: 2, Now: clk.Now}})
+		TenantRate: 0.5, TenantBurst: 3, ClientRate: 1, ClientBurst: 2, Now: clk.Now}}, func(d *httpapi.Deps) {
+		d.Auth = append(d.Auth, platformAuth{})
+	})
 	// The OpenAPI document tells clients about the 429 and its headers.
 	paths := b.call(t, "GET", "/openapi.json", "", "", 200).body["paths"].(map[string]any)
 	responses := func(path string) map[string]any {
@@ -58,6 +66,12 @@ func TestRateLimit(t *testing.T) {
 	milano := func() response {
 		return b.do(t, "GET", "/v1/tenants/milano/audit-events?limit=1", "user:milano:auditor", "")
 	}
+	// A platform user acting on Milano's routes spends a bucket of its own,
+	// never Milano's.
+	for range 3 {
+		problem(t, b.do(t, "GET", "/v1/tenants/milano/audit-events", "platform:chiara", ""), 403, "forbidden")
+	}
+	problem(t, b.do(t, "GET", "/v1/tenants/milano/audit-events", "platform:chiara", ""), 429, "rate_limited")
 	for i := 2; i >= 0; i-- {
 		r := milano()
 		if r.status != 200 || r.header.Get("RateLimit-Limit") != "3" || r.header.Get("RateLimit-Remaining") != strconv.Itoa(i) {
@@ -121,4 +135,13 @@ func TestRateLimitOff(t *testing.T) {
 			t.Errorf("RateLimit-Limit %q without a limit", r.header.Get("RateLimit-Limit"))
 		}
 	}
+}
+
+// platformAuth maps "Bearer platform:<subject>" to a platform user, who
+// belongs to no tenant (an organisation's member).
+type platformAuth struct{}
+
+func (platformAuth) Authenticate(_ context.Context, r *http.Request, _ uuid.UUID) (domain.Principal, bool, error) {
+	sub, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer platform:")
+	return domain.Principal{Subject: sub}, ok, nil
 }

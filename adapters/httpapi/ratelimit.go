@@ -19,9 +19,9 @@ import (
 // slowing the others (ADR 0018). They live in this process's memory: each
 // replica limits on its own. A rate of zero switches that kind off.
 type RateLimit struct {
-	// TenantRate and TenantBurst bound the requests of one tenant (every
-	// signed-in caller acting in it), and of one platform user outside any
-	// tenant: requests per second, and how many may come at once.
+	// TenantRate and TenantBurst bound the requests of one tenant (all its
+	// signed-in users and clients together), and of one platform user:
+	// requests per second, and how many may come at once.
 	TenantRate  float64
 	TenantBurst int
 	// ClientRate and ClientBurst bound anonymous requests (and presented
@@ -150,10 +150,12 @@ func newRateLimits(c RateLimit) *rateLimits {
 
 // admit charges the request to its bucket and answers 429 when it is
 // empty, returning false. p is nil for anonymous requests and invalid
-// credentials; tenant is the route's tenant (zero on platform routes).
-// Health probes and platform operators are never limited: probes must
-// tell the truth under load, and operators are who fixes it.
-func (s *Server) admit(ctx huma.Context, p *domain.Principal, tenant uuid.UUID) bool {
+// credentials. A tenant's budget is spent only by its own signed-in
+// callers; a platform user (an organisation's member, a regional analyst)
+// has a bucket of its own wherever it acts, so no outsider can starve a
+// municipality. Health probes and platform operators are never limited:
+// probes must tell the truth under load, and operators are who fixes it.
+func (s *Server) admit(ctx huma.Context, p *domain.Principal) bool {
 	if s.rate == nil {
 		return true
 	}
@@ -166,8 +168,6 @@ func (s *Server) admit(ctx huma.Context, p *domain.Principal, tenant uuid.UUID) 
 	switch {
 	case p != nil && p.IsOperator():
 		return true
-	case p != nil && tenant != uuid.Nil:
-		l, key = s.rate.tenant, "t:"+tenant.String()
 	case p != nil && p.TenantID != uuid.Nil:
 		l, key = s.rate.tenant, "t:"+p.TenantID.String()
 	case p != nil:

@@ -80,7 +80,7 @@ var settings = []setting{
 	{env: "COPROD_LOG_LEVEL", flag: "log-level", def: "info", doc: "debug, info, warn or error"},
 	{env: "COPROD_MAX_BODY_BYTES", flag: "max-body-bytes", def: "1048576", doc: "largest request body accepted (413 above)"},
 	{env: "COPROD_READ_HEADER_TIMEOUT", flag: "read-header-timeout", def: "5s", doc: "a client must send its request headers within this long, or its connection is closed"},
-	{env: "COPROD_RATE_TENANT", flag: "rate-tenant", def: "100", doc: "requests per second of one tenant (all its signed-in callers; a platform user outside tenants counts alone); 0: no limit"},
+	{env: "COPROD_RATE_TENANT", flag: "rate-tenant", def: "100", doc: "requests per second of one tenant (all its signed-in callers together; each platform user has a bucket of its own); 0: no limit"},
 	{env: "COPROD_RATE_TENANT_BURST", flag: "rate-tenant-burst", def: "200", doc: "requests a tenant may send at once above its rate"},
 	{env: "COPROD_RATE_CLIENT", flag: "rate-client", def: "20", doc: "requests per second of one anonymous client IP address; 0: no limit"},
 	{env: "COPROD_RATE_CLIENT_BURST", flag: "rate-client-burst", def: "50", doc: "requests an anonymous client may send at once above its rate"},

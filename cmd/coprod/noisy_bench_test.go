@@ -160,13 +160,13 @@ func BenchmarkNoisyTenant(b *testing.B) {
 			refused.Store(0)
 		}
 		// B is a well-behaved tenant: 40 requests a second, under its own
-		// limit, 200 of them whatever b.N is (the run lasts 5 s; ns/op is
+		// limit, 400 of them whatever b.N is (the run lasts 10 s; ns/op is
 		// not the figure here).
 		var took []time.Duration
 		start := time.Now()
 		tick := time.NewTicker(25 * time.Millisecond)
 		defer tick.Stop()
-		for range 200 {
+		for range 400 {
 			<-tick.C
 			t0 := time.Now()
 			status, err := get(base, "bergamo")

@@ -11,9 +11,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/coprod/coprod/domain"
-
 	"github.com/coprod/coprod/adapters/httpapi"
+	"github.com/coprod/coprod/domain"
 )
 
 // A JSON body of exactly the limit is read; one byte more is a 413 problem

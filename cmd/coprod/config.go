@@ -198,8 +198,8 @@ func loadConfig(name string, getenv func(string) string, args []string, defaults
 		burst         *int
 	}{{"COPROD_RATE_TENANT", "COPROD_RATE_TENANT_BURST", &cfg.Rate.TenantRate, &cfg.Rate.TenantBurst},
 		{"COPROD_RATE_CLIENT", "COPROD_RATE_CLIENT_BURST", &cfg.Rate.ClientRate, &cfg.Rate.ClientBurst}} {
-		if v, err := strconv.ParseFloat(get(r.env), 64); err != nil || v < 0 || v > 1e6 || v != v {
-			bad(r.env, "want requests per second between 0 (no limit) and 1000000, got %q", get(r.env))
+		if v, err := strconv.ParseFloat(get(r.env), 64); err != nil || v != 0 && (v < 0.01 || v > 1e6) || v != v {
+			bad(r.env, "want 0 (no limit) or requests per second between 0.01 and 1000000, got %q", get(r.env))
 		} else {
 			*r.rate = v
 		}

@@ -116,15 +116,6 @@ func (s *Service) Resolve(ctx context.Context, ref string) (*Tenant, error) {
 	return out, err
 }
 
-// resolvedKey carries a tenant already resolved for the request.
-type resolvedKey struct{}
-
-// WithResolved remembers, for the rest of one request, the tenant its
-// authentication resolved, so that Enter does not read it again.
-func WithResolved(ctx context.Context, t *Tenant) context.Context {
-	return context.WithValue(ctx, resolvedKey{}, t)
-}
-
 // Enter resolves the tenant of a tenant-scoped request and checks that the
 // caller may act inside it now: unknown → ErrNotFound, suspended → ErrSuspended.
 // It does not check the caller's roles in that tenant: use cases do.
@@ -133,15 +124,13 @@ func (s *Service) Enter(ctx context.Context, ref string) (*Tenant, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, _ := ctx.Value(resolvedKey{}).(*Tenant)
-	if out == nil || (ref != out.Slug && ref != out.ID.String()) {
-		err = s.store.Atomic(ctx, func(tx Tx) (err error) {
-			out, err = lookup(ctx, tx.Tenants(), ref)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
+	var out *Tenant
+	err = s.store.Atomic(ctx, func(tx Tx) (err error) {
+		out, err = lookup(ctx, tx.Tenants(), ref)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := out.Usable(p); err != nil {
 		return nil, err

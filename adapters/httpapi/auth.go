@@ -6,32 +6,40 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/google/uuid"
 
 	"github.com/coprod/coprod/domain"
-	"github.com/coprod/coprod/tenants"
 )
 
 // authenticate asks each authenticator in turn; the first that recognises
 // the credentials decides. Presented but invalid credentials answer 401
-// at once, never fall back to anonymous.
+// at once, never fall back to anonymous. Each request is then charged to
+// its rate limit (admit): by tenant, platform user or client address.
 func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	r, _ := humago.Unwrap(ctx)
 	var tenant uuid.UUID
 	if ref := ctx.Param("tenant"); ref != "" {
 		// Resolution only: whether the caller may act there is the use case's call.
-		if t, err := s.tenants.Resolve(ctx.Context(), ref); err == nil {
+		now := time.Now()
+		if t, ok := s.tenantRefs.get(ref, now); ok {
+			tenant = t.id
+			setLogTenant(ctx.Context(), t.slug)
+		} else if t, err := s.tenants.Resolve(ctx.Context(), ref); err == nil {
 			tenant = t.ID
 			setLogTenant(ctx.Context(), t.Slug)
-			ctx = huma.WithContext(ctx, tenants.WithResolved(ctx.Context(), t))
+			s.tenantRefs.put(ref, t.ID, t.Slug, now)
 		}
 	}
 	for _, a := range s.auth {
 		p, ok, err := a.Authenticate(ctx.Context(), r, tenant)
 		if err != nil {
+			if !s.admit(ctx, nil) {
+				return
+			}
 			s.log.InfoContext(ctx.Context(), "authentication refused", "reason", err.Error())
 			if domain.KindOf(err) == domain.KindUnauthenticated {
 				s.writeErr(ctx, err) // session_invalid, wrong_realm: say which
@@ -41,9 +49,15 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 			return
 		}
 		if ok {
+			if !s.admit(ctx, &p) {
+				return
+			}
 			next(huma.WithContext(ctx, domain.WithPrincipal(ctx.Context(), p)))
 			return
 		}
+	}
+	if !s.admit(ctx, nil) {
+		return
 	}
 	if r.Header.Get("Authorization") != "" {
 		s.writeErr(ctx, errInvalidToken)

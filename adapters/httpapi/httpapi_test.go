@@ -49,6 +49,11 @@ type bundle struct {
 
 func setup(t *testing.T, opts ...func(*httpapi.Deps)) *bundle {
 	t.Helper()
+	return setupConfig(t, httpapi.Config{Version: "test", MaxBodyBytes: 4096}, opts...)
+}
+
+func setupConfig(t *testing.T, cfg httpapi.Config, opts ...func(*httpapi.Deps)) *bundle {
+	t.Helper()
 	mem := tenantstest.NewMemory()
 	reg := tenants.NewService(mem.Registry(), nil)
 	logs := &strings.Builder{}
@@ -61,7 +66,7 @@ func setup(t *testing.T, opts ...func(*httpapi.Deps)) *bundle {
 	for _, o := range opts {
 		o(&deps)
 	}
-	_, h := httpapi.New(httpapi.Config{Version: "test", MaxBodyBytes: 4096}, deps)
+	_, h := httpapi.New(cfg, deps)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	b := &bundle{srv: srv, registry: reg, logs: logs}

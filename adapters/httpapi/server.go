@@ -57,6 +57,9 @@ type Config struct {
 	// SessionMaxAge is the lifetime of the session cookie (the absolute
 	// timeout of sessions); default 12 h.
 	SessionMaxAge time.Duration
+	// Rate limits requests per tenant and per anonymous client; the zero
+	// value limits nothing.
+	Rate RateLimit
 }
 
 // Deps are the use cases and probes the API serves.
@@ -132,14 +135,16 @@ type Server struct {
 	activeTenants func(context.Context) ([]uuid.UUID, error)
 	// exports bounds the national open-data downloads streaming at once:
 	// each holds a few pool connections for seconds, and they are public.
-	exports  chan struct{}
-	oidc     OIDC
-	ready    func(context.Context) error
-	auth     []Authenticator
-	log      *slog.Logger
-	observer RequestObserver
-	api      huma.API
-	mux      *http.ServeMux
+	exports    chan struct{}
+	oidc       OIDC
+	ready      func(context.Context) error
+	auth       []Authenticator
+	log        *slog.Logger
+	observer   RequestObserver
+	rate       *rateLimits
+	tenantRefs tenantRefs
+	api        huma.API
+	mux        *http.ServeMux
 }
 
 func init() {
@@ -163,6 +168,8 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	}
 	s.coprogramming, s.initiatives = d.Coprogramming, d.Initiatives
 	s.practices, s.catalogue = d.Practices, d.Catalogue
+	s.rate = newRateLimits(cfg.Rate)
+	s.tenantRefs = tenantRefs{ttl: 5 * time.Second, max: 10_000}
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."
@@ -199,6 +206,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	s.registerOpenData()
 	s.registerNetwork()
 	s.registerPractices()
+	s.documentRateLimit()
 	if d.JobsDashboard != nil {
 		mux.Handle("/admin/jobs/", s.operatorOnly(d.JobsDashboard))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"mime/multipart"
 	"net/http"
@@ -133,6 +134,27 @@ func TestCallsAndApplicationsOverHTTP(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 201 || got["contentType"] != "image/png" || got["name"] != "foto.png" {
 		t.Errorf("multipart upload: %d %v", res.StatusCode, got)
+	}
+	// A multipart file of exactly the file limit (20 MiB) is accepted; one
+	// byte more is a 413 file_too_large.
+	for _, tc := range []struct {
+		size   int
+		status int
+		code   string
+	}{{20 << 20, 201, ""}, {20<<20 + 1, 413, "file_too_large"}} {
+		body, ct := multipartFile(tc.size)
+		up, _ = http.NewRequestWithContext(t.Context(), "POST", b.base+apath+"/attachments", bytes.NewReader(body))
+		up.Header.Set("Authorization", "Bearer "+chiara)
+		up.Header.Set("Content-Type", ct)
+		if res, err = b.srv.Client().Do(up); err != nil {
+			t.Fatal(err)
+		}
+		got = nil
+		_ = json.NewDecoder(res.Body).Decode(&got)
+		res.Body.Close()
+		if res.StatusCode != tc.status || tc.code != "" && got["code"] != tc.code || tc.code == "" && got["size"] != float64(tc.size) {
+			t.Errorf("multipart file of %d bytes: %d %v, want %d %s", tc.size, res.StatusCode, got, tc.status, tc.code)
+		}
 	}
 	big := strings.Repeat("a", maxUploadBytesForTest+1)
 	up, _ = http.NewRequestWithContext(t.Context(), "POST", b.base+apath+"/attachments?name=big.txt", strings.NewReader(big))

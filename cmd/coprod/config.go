@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/coprod/coprod/adapters/httpapi"
 	"github.com/coprod/coprod/adapters/mail"
 	"github.com/coprod/coprod/adapters/postgres"
 	"github.com/coprod/coprod/domain/identity"
@@ -32,6 +33,8 @@ type Config struct {
 	LogLevel           slog.Level
 	MaxBodyBytes       int64
 	ShutdownTimeout    time.Duration
+	ReadHeaderTimeout  time.Duration // a client slower to send its headers is cut
+	Rate               httpapi.RateLimit
 	DBMaxConns         int
 	MetricsAddr        string // the Prometheus listener; "" when off
 	MetricsTenants     int    // tenant label values kept; the rest are "other"
@@ -76,6 +79,11 @@ var settings = []setting{
 	{env: "COPROD_BLOB_DIR", flag: "blob-dir", doc: "folder of uploaded files (attachments); default <data folder>/blobs"},
 	{env: "COPROD_LOG_LEVEL", flag: "log-level", def: "info", doc: "debug, info, warn or error"},
 	{env: "COPROD_MAX_BODY_BYTES", flag: "max-body-bytes", def: "1048576", doc: "largest request body accepted (413 above)"},
+	{env: "COPROD_READ_HEADER_TIMEOUT", flag: "read-header-timeout", def: "5s", doc: "a client must send its request headers within this long, or its connection is closed"},
+	{env: "COPROD_RATE_TENANT", flag: "rate-tenant", def: "100", doc: "requests per second of one tenant (all its signed-in callers together; each platform user has a bucket of its own); 0: no limit"},
+	{env: "COPROD_RATE_TENANT_BURST", flag: "rate-tenant-burst", def: "200", doc: "requests a tenant may send at once above its rate"},
+	{env: "COPROD_RATE_CLIENT", flag: "rate-client", def: "20", doc: "requests per second of one anonymous client IP address; 0: no limit"},
+	{env: "COPROD_RATE_CLIENT_BURST", flag: "rate-client-burst", def: "50", doc: "requests an anonymous client may send at once above its rate"},
 	{env: "COPROD_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", doc: "how long SIGTERM waits for requests in flight"},
 	{env: "COPROD_DB_MAX_CONNS", flag: "db-max-conns", def: "20", doc: "size of the database connection pool"},
 	{env: "COPROD_METRICS_ADDR", flag: "metrics-addr", def: ":9090", doc: "address of the Prometheus listener serving /metrics, apart from the API (`dev`: 127.0.0.1:9090, skipped if busy); off disables it"},
@@ -179,6 +187,28 @@ func loadConfig(name string, getenv func(string) string, args []string, defaults
 		bad("COPROD_SHUTDOWN_TIMEOUT", "want a positive duration such as 30s, got %q", get("COPROD_SHUTDOWN_TIMEOUT"))
 	}
 	cfg.ShutdownTimeout = d
+	if d, err := time.ParseDuration(get("COPROD_READ_HEADER_TIMEOUT")); err != nil || d < 100*time.Millisecond || d > 5*time.Minute {
+		bad("COPROD_READ_HEADER_TIMEOUT", "want a duration between 100ms and 5m, got %q", get("COPROD_READ_HEADER_TIMEOUT"))
+	} else {
+		cfg.ReadHeaderTimeout = d
+	}
+	for _, r := range []struct {
+		env, burstEnv string
+		rate          *float64
+		burst         *int
+	}{{"COPROD_RATE_TENANT", "COPROD_RATE_TENANT_BURST", &cfg.Rate.TenantRate, &cfg.Rate.TenantBurst},
+		{"COPROD_RATE_CLIENT", "COPROD_RATE_CLIENT_BURST", &cfg.Rate.ClientRate, &cfg.Rate.ClientBurst}} {
+		if v, err := strconv.ParseFloat(get(r.env), 64); err != nil || v != 0 && (v < 0.01 || v > 1e6) || v != v {
+			bad(r.env, "want 0 (no limit) or requests per second between 0.01 and 1000000, got %q", get(r.env))
+		} else {
+			*r.rate = v
+		}
+		if n, err := strconv.Atoi(get(r.burstEnv)); err != nil || n < 1 || n > 1e6 {
+			bad(r.burstEnv, "want a number of requests between 1 and 1000000, got %q", get(r.burstEnv))
+		} else {
+			*r.burst = n
+		}
+	}
 	c, err := strconv.Atoi(get("COPROD_DB_MAX_CONNS"))
 	if err != nil || c < 2 || c > 1000 {
 		bad("COPROD_DB_MAX_CONNS", "want a number between 2 and 1000, got %q", get("COPROD_DB_MAX_CONNS"))

@@ -148,11 +148,15 @@ func TestConfigValidation(t *testing.T) {
 		"COPROD_LOG_LEVEL", "loud",
 		"COPROD_SHUTDOWN_TIMEOUT", "-1s",
 		"COPROD_PUBLIC_URL", "ftp://x",
+		"COPROD_READ_HEADER_TIMEOUT", "0s",
+		"COPROD_RATE_TENANT", "-1",
+		"COPROD_RATE_CLIENT_BURST", "0",
 	), io.Discard, io.Discard)
 	if err == nil || exitCode(err) != 2 {
 		t.Fatalf("bad config: %v (exit %d), want a usage error", err, exitCode(err))
 	}
-	for _, want := range []string{"COPROD_DATABASE_URL", "COPROD_LISTEN", "COPROD_BOOTSTRAP_TOKEN", "COPROD_LOG_LEVEL", "COPROD_SHUTDOWN_TIMEOUT", "COPROD_PUBLIC_URL"} {
+	for _, want := range []string{"COPROD_DATABASE_URL", "COPROD_LISTEN", "COPROD_BOOTSTRAP_TOKEN", "COPROD_LOG_LEVEL", "COPROD_SHUTDOWN_TIMEOUT", "COPROD_PUBLIC_URL",
+		"COPROD_READ_HEADER_TIMEOUT", "COPROD_RATE_TENANT", "COPROD_RATE_CLIENT_BURST"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s:\n%v", want, err)
 		}

@@ -134,11 +134,16 @@ func worker(ctx context.Context, cfg Config, log *slog.Logger) error {
 }
 
 func listenAndServe(ctx context.Context, cfg Config, ln net.Listener, handler http.Handler, log *slog.Logger, ready chan<- string) error {
+	readHeader := cfg.ReadHeaderTimeout
+	if readHeader == 0 {
+		readHeader = 5 * time.Second
+	}
 	srv := &http.Server{
 		Handler: handler,
-		// Slow clients are cut: a header must arrive within 5s, a whole
-		// request within 30s; idle keep-alive connections close after 2 min.
-		ReadHeaderTimeout: 5 * time.Second,
+		// Slow clients are cut: the headers must arrive within
+		// COPROD_READ_HEADER_TIMEOUT (5s), a whole request within 30s; idle
+		// keep-alive connections close after 2 min.
+		ReadHeaderTimeout: readHeader,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,

@@ -168,7 +168,7 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 	}
 	s.deps.Coprogramming = coprogramming.NewService(store.Coprogramming(), nil)
 	s.deps.Initiatives = initiative.NewService(store.Initiatives(), nil)
-	_, s.handler = httpapi.New(httpapi.Config{Version: version, PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, SessionMaxAge: cfg.SessionAbsolute}, s.deps)
+	_, s.handler = httpapi.New(httpapi.Config{Version: version, PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, SessionMaxAge: cfg.SessionAbsolute, Rate: cfg.Rate}, s.deps)
 	return s, nil
 }
 

@@ -320,7 +320,7 @@ func (s *Server) registerCoprogramming() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-coprogramming-contributions", Method: http.MethodGet, Path: "/v1/tenants/{tenant}/co-programming/{process}/contributions", Tags: tags, Security: bearer,
 		Summary: "Contributions: all to staff, its own to an organisation", Errors: []int{401, 404},
-	}, func(ctx context.Context, in *ProcessPath) (*pageOutput[Contribution], error) {
+	}, func(ctx context.Context, in *ProcessPath) (*itemsOutput[Contribution], error) {
 		t, err := s.enter(ctx, in.Tenant)
 		if err != nil {
 			return nil, err
@@ -329,7 +329,7 @@ func (s *Server) registerCoprogramming() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &pageOutput[Contribution]{}
+		out := &itemsOutput[Contribution]{}
 		out.Body.Items = listOf(cs, contributionOut)
 		return out, nil
 	})
@@ -355,7 +355,7 @@ func (s *Server) registerCoprogramming() {
 	}, func(ctx context.Context, in *struct {
 		TenantPath
 		IfNoneMatch string `header:"If-None-Match"`
-	}) (*publicPageOutput[Process], error) {
+	}) (*publicItemsOutput[Process], error) {
 		t, err := s.publicMunicipality(ctx, in.Tenant)
 		if err != nil {
 			return nil, err
@@ -364,7 +364,7 @@ func (s *Server) registerCoprogramming() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &publicPageOutput[Process]{CacheControl: "public, max-age=60"}
+		out := &publicItemsOutput[Process]{CacheControl: "public, max-age=60"}
 		out.Body.Items = listOf(vs, func(v *coprogramming.View) Process { return processOut(v.Process, v.Calls) })
 		out.ETag = bodyETag(out.Body)
 		if in.IfNoneMatch != "" && in.IfNoneMatch == out.ETag {
@@ -378,6 +378,22 @@ type pageOutput[T any] struct {
 	Body struct {
 		Items      []T    `json:"items"`
 		NextCursor string `json:"nextCursor,omitempty"`
+	}
+}
+
+// itemsOutput is a whole list, not paged (a process's contributions, a
+// municipality's published outputs: bounded by what people write).
+type itemsOutput[T any] struct {
+	Body struct {
+		Items []T `json:"items"`
+	}
+}
+
+type publicItemsOutput[T any] struct {
+	ETag         string `header:"ETag"`
+	CacheControl string `header:"Cache-Control"`
+	Body         struct {
+		Items []T `json:"items"`
 	}
 }
 

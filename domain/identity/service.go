@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -46,6 +47,21 @@ type Service struct {
 	disc  Discoverer
 	now   domain.Clock
 	cfg   Config
+
+	// providers remembers each tenant's provider (or its absence) for
+	// ProviderTTL: authentication reads it at every bearer request. A change
+	// here forgets it at once; other replicas see it within the TTL.
+	mu        sync.Mutex
+	providers map[uuid.UUID]knownProvider
+}
+
+// ProviderTTL is how long a tenant's provider settings are reused.
+const ProviderTTL = 30 * time.Second
+
+type knownProvider struct {
+	p     *Provider
+	err   error
+	until time.Time
 }
 
 func NewService(store Store, disc Discoverer, now domain.Clock, cfg Config) *Service {
@@ -131,6 +147,7 @@ func (s *Service) SaveProvider(ctx context.Context, tenant uuid.UUID, in Provide
 			"allowedEmailDomains": in.AllowedEmailDomains}
 		return tx.Audit().Append(ctx, audit.New(tenant, p, in.UpdatedAt, "identity_provider.saved", "identity_provider", tenant, summary))
 	})
+	s.forgetProvider(tenant)
 	return out, err
 }
 
@@ -143,7 +160,12 @@ func (s *Service) GetProvider(ctx context.Context, tenant uuid.UUID) (*Provider,
 	if !adminOf(p, tenant) {
 		return nil, domain.ErrForbidden
 	}
-	return s.ProviderFor(ctx, tenant)
+	var out *Provider
+	err = s.store.Atomic(ctx, tenant, func(tx Tx) (err error) { // fresh, not the remembered one
+		out, err = tx.Providers().Get(ctx)
+		return err
+	})
+	return out, err
 }
 
 // ProviderFor returns the provider of a realm (zero: the platform's), for
@@ -155,12 +177,45 @@ func (s *Service) ProviderFor(ctx context.Context, realm uuid.UUID) (*Provider, 
 		}
 		return s.cfg.Platform, nil
 	}
+	now := time.Now()
+	s.mu.Lock()
+	k, ok := s.providers[realm]
+	s.mu.Unlock()
+	if ok && now.Before(k.until) {
+		return k.copy()
+	}
 	var out *Provider
 	err := s.store.Atomic(ctx, realm, func(tx Tx) (err error) {
 		out, err = tx.Providers().Get(ctx)
 		return err
 	})
+	if err == nil || errors.Is(err, ErrProviderNotConfigured) {
+		s.mu.Lock()
+		if s.providers == nil || len(s.providers) >= 20_000 {
+			s.providers = map[uuid.UUID]knownProvider{}
+		}
+		s.providers[realm] = knownProvider{p: out, err: err, until: now.Add(ProviderTTL)}
+		s.mu.Unlock()
+	}
 	return out, err
+}
+
+// copy hands out a provider that the caller may change without changing
+// the remembered one.
+func (k knownProvider) copy() (*Provider, error) {
+	if k.p == nil {
+		return nil, k.err
+	}
+	c := *k.p
+	c.Scopes = slices.Clone(k.p.Scopes)
+	return &c, k.err
+}
+
+// forgetProvider drops a tenant's remembered provider (after a change).
+func (s *Service) forgetProvider(tenant uuid.UUID) {
+	s.mu.Lock()
+	delete(s.providers, tenant)
+	s.mu.Unlock()
 }
 
 // Started is what the browser needs to go to the provider.

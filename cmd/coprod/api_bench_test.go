@@ -37,7 +37,8 @@ import (
 // provider's token (verified on every request), RLS on, then with RLS
 // disabled on the tables involved; load spread over 10 tenants, then over
 // every municipality of Italy (7,904, all with the same data). Load: a Go
-// client on loopback, 16 concurrent requests for a few seconds per cell.
+// client on loopback, 16 concurrent requests, 3 s per cell, the best of three
+// interleaved rounds kept.
 // It prints one table (throughput, p50, p99, ratios) and the process's
 // resident memory idle and under load; docs/performance.md keeps the
 // figures.
@@ -172,8 +173,8 @@ func BenchmarkAPI(b *testing.B) {
 			return request{"POST", "/v1/tenants/" + t.slug + "/indicator-assignments/" + a + "/measurements", body, token}
 		}},
 	}
-	const concurrency = 16
-	duration := 4 * time.Second
+	const concurrency, rounds = 16, 3
+	duration := 3 * time.Second
 	if v := os.Getenv("COPROD_BENCH_SECONDS"); v != "" {
 		s, _ := strconv.Atoi(v)
 		duration = time.Duration(s) * time.Second
@@ -260,14 +261,24 @@ func BenchmarkAPI(b *testing.B) {
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	for _, o := range ops {
 		b.Run(strings.ReplaceAll(o.name, " ", "-"), func(b *testing.B) {
+			// Three rounds, the cells interleaved, each cell's best round
+			// kept: the machine is shared, and a burst of other work should
+			// not decide a ratio.
 			var rawR, on, onAll, off result
+			best := func(into *result, r result) {
+				if r.rps > into.rps {
+					*into = r
+				}
+			}
 			for b.Loop() {
-				rawR = load(b, raw.URL, true, ten, o.make)
-				on = load(b, coprod.URL, false, ten, o.make)
-				onAll = load(b, coprod.URL, false, all, o.make)
-				rls(false)
-				off = load(b, coprod.URL, false, ten, o.make)
-				rls(true)
+				for range rounds {
+					best(&rawR, load(b, raw.URL, true, ten, o.make))
+					best(&on, load(b, coprod.URL, false, ten, o.make))
+					best(&onAll, load(b, coprod.URL, false, all, o.make))
+					rls(false)
+					best(&off, load(b, coprod.URL, false, ten, o.make))
+					rls(true)
+				}
 			}
 			for _, c := range []struct {
 				name string

@@ -2,20 +2,24 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +30,7 @@ import (
 	"github.com/coprod/coprod/adapters/oidc/oidctest"
 	"github.com/coprod/coprod/adapters/postgres/postgrestest"
 	"github.com/coprod/coprod/domain"
+	"github.com/coprod/coprod/domain/blob"
 	"github.com/coprod/coprod/domain/identity"
 	"github.com/coprod/coprod/tenants"
 )
@@ -65,6 +70,29 @@ type fuzzAPI struct {
 	// fixtures replace $names in paths and bodies: ids of objects made at set-up.
 	fixtures map[string]string
 	subst    *strings.Replacer
+	errs     *lastErrors // what the service logged as errors, for the report of a 5xx
+}
+
+// lastErrors keeps the latest error lines the service logged.
+type lastErrors struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *lastErrors) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, string(p))
+	if len(l.lines) > 3 {
+		l.lines = l.lines[1:]
+	}
+	return len(p), nil
+}
+
+func (l *lastErrors) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "")
 }
 
 // bodyOperations lists the operations with a request body, by operation id,
@@ -108,13 +136,14 @@ func newFuzzAPI(t testing.TB) *fuzzAPI {
 	}
 	pc, _ := plat.Client("coprod-platform")
 	cfg.Platform = PlatformOIDC{Issuer: plat.Issuer, ClientID: pc.ID, ClientSecret: pc.Secret, Audience: "coprod-platform-api"}
-	svc, err := wire(cfg, db.App, slog.New(slog.NewJSONHandler(io.Discard, nil)), true)
+	errs := &lastErrors{}
+	svc, err := wire(cfg, db.App, slog.New(slog.NewJSONHandler(errs, &slog.HandlerOptions{Level: slog.LevelError})), true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The document of the very deps the handler serves.
 	server, _ := httpapi.New(httpapi.Config{Version: version, PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes}, svc.deps)
-	a := &fuzzAPI{handler: svc.handler, api: server.API(), ops: bodyOperations(server.API())}
+	a := &fuzzAPI{handler: svc.handler, api: server.API(), ops: bodyOperations(server.API()), errs: errs}
 
 	op := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "fuzz-op", Roles: []domain.Role{domain.RolePlatformOperator}})
 	region, err := svc.tenants.Create(op, tenants.CreateInput{Slug: "regione-lombardia", Name: "Lombardia", Kind: tenants.KindRegion, ISTATCode: "03"})
@@ -254,10 +283,10 @@ func (a *fuzzAPI) do(who int, method, path, contentType string, body []byte, hdr
 
 // checkAnswer holds every answer to a made-up request to the contract: no
 // 5xx, and every refusal an RFC 9457 problem with a stable code.
-func checkAnswer(t *testing.T, what string, rec *httptest.ResponseRecorder) {
+func checkAnswer(t *testing.T, what string, rec *httptest.ResponseRecorder, logged fmt.Stringer) {
 	t.Helper()
 	if rec.Code >= 500 {
-		t.Fatalf("%s: %d %s", what, rec.Code, rec.Body)
+		t.Fatalf("%s: %d %s\nlogged: %s", what, rec.Code, rec.Body, logged)
 	}
 	if rec.Code < 300 {
 		return
@@ -305,7 +334,29 @@ var problemCode = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
 func FuzzRequestBodies(f *testing.F) {
 	a := newFuzzAPI(f)
 	checkRequestSeeds(f, a)
-	f.Add(uint16(0), uint8(callerOperator), uint8(0), []byte(`{"reason":"\u0000"}`))
+	// Edge cases, by operation id: the testdata seeds hold one valid body each.
+	edge := func(opID string, who, version uint8, body string) {
+		for i, o := range a.ops {
+			if o.id == opID {
+				f.Add(uint16(i), who, version, []byte(body))
+				return
+			}
+		}
+		f.Fatalf("edge case for unknown operation %s", opID)
+	}
+	// Found by fuzzing: a NUL character reached PostgreSQL's text and was a 500.
+	edge("ask-question", callerOrgAdmin, 0, `{"organisationId":"$org","text":"NUL \u0000 byte"}`)
+	edge("create-call", callerOfficer, 0, strings.Replace(seedCall, "Anziani soli", "Anziani\u0000soli", 1))
+	edge("create-coprogramming", callerOfficer, 0, `{"title":"Anziani soli","policyArea":"elderly","territory":["015146"],"periodFrom":"0001-01-01","periodTo":"9999-12-31"}`)
+	edge("create-agreement", callerOfficer, 0, strings.Replace(seedAgreement, "30000000", "9223372036854775807", -1))
+	edge("submit-measurement", callerOrgAdmin, 0, `{"period":"2026-Q3","value":1e308,"evidence":"PAI"}`)
+	edge("create-pilot", callerOfficer, 0, `{"title":"Pilota","hypothesis":"x","cohortSize":2147483648,"start":"0000-01-01T00:00:00Z","end":"9999-12-31T23:59:59Z"}`)
+	edge("update-application", callerOrgAdmin, currentVersion, `{"title":"\ud800","sections":[{"key":"","title":"","body":""}]}`)
+	edge("register-organisation", callerOrgAdmin, 0, `{"fiscalCode":"0000000000\u0000","legalName":"x","legalForm":"association"}`)
+	edge("create-tenant", callerOperator, 0, `{"slug":"`+strings.Repeat("a", 300)+`","name":"\u0000","kind":"municipality","region":"regione-lombardia"}`)
+	edge("create-tenant", callerOperator, 0, `{"slug":"lecco","name":"Lec\u0000co","kind":"municipality","istatCode":"097042","region":"regione-lombardia"}`)
+	edge("put-tenant-settings", callerOperator, 0, `{"reminderDays":[-1,0,2147483648],"escalationDays":-5}`)
+	edge("upload-attachment", callerOrgAdmin, 0, "")
 	f.Fuzz(func(t *testing.T, op uint16, who, version uint8, body []byte) {
 		o := a.ops[int(op)%len(a.ops)]
 		path := a.subst.Replace(o.path)
@@ -321,7 +372,7 @@ func FuzzRequestBodies(f *testing.F) {
 			hdr = []string{"If-Match", strconv.Quote(strconv.Itoa(int(version)))}
 		}
 		rec := a.do(int(who), o.method, path, o.contentType, []byte(a.subst.Replace(string(body))), hdr...)
-		checkAnswer(t, fmt.Sprintf("%s %s as caller %d", o.method, path, who%callers), rec)
+		checkAnswer(t, fmt.Sprintf("%s %s as caller %d", o.method, path, who%callers), rec, a.errs)
 	})
 }
 
@@ -474,4 +525,120 @@ func exampleOf(reg huma.Registry, s *huma.Schema, name string, depth int) any {
 		v = v[:*s.MaxLength]
 	}
 	return v
+}
+
+// freshApplication publishes another call and opens a draft application on
+// it, for when the current one has its 30 attachments.
+func (a *fuzzAPI) freshApplication(t *testing.T) {
+	t.Helper()
+	post := func(who int, path, body string, hdr ...string) *httptest.ResponseRecorder {
+		rec := a.do(who, http.MethodPost, a.subst.Replace(path), "application/json", []byte(a.subst.Replace(body)), hdr...)
+		if rec.Code != http.StatusCreated && rec.Code != http.StatusOK {
+			t.Fatalf("POST %s: %d %s", path, rec.Code, rec.Body)
+		}
+		return rec
+	}
+	var out struct{ ID string }
+	rec := post(callerOfficer, "/v1/tenants/milano/calls", seedCall)
+	_ = json.Unmarshal(rec.Body.Bytes(), &out)
+	post(callerOfficer, "/v1/tenants/milano/calls/"+out.ID+"/publish", seedAct, "If-Match", rec.Header().Get("ETag"))
+	rec = post(callerOrgAdmin, "/v1/tenants/milano/calls/"+out.ID+"/applications", `{"leadOrganisationId":"$org"}`)
+	_ = json.Unmarshal(rec.Body.Bytes(), &out)
+	a.fixtures["application"] = out.ID
+	a.setSubst()
+}
+
+// Ways to send an upload in FuzzAttachments.
+const (
+	uploadRaw       = iota // the file as the body, named by ?name=
+	uploadMultipart        // a well-formed multipart body with one file part
+	uploadMangled          // the bytes as a multipart body, name as the boundary
+	uploadWays
+)
+
+// FuzzAttachments uploads made-up files through the real handler into the
+// file store (adapters/blobfs): raw, as a multipart part, or as a mangled
+// multipart body. Besides no 5xx and problems for refusals, what is
+// accepted must have been sniffed as an allowed type and come back on
+// download byte for byte, with the size and SHA-256 the upload answered.
+func FuzzAttachments(f *testing.F) {
+	a := newFuzzAPI(f)
+	for _, s := range []struct {
+		way        uint8
+		name, body string
+	}{
+		{uploadRaw, "progetto.pdf", "%PDF-1.7\n1 0 obj << >> endobj\n%%EOF"},
+		{uploadMultipart, "foto.png", "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"},
+		{uploadMultipart, "foto.jpg", "\xff\xd8\xff\xe0\x00\x10JFIF\x00"},
+		{uploadRaw, "budget.xlsx", "PK\x03\x04\x14\x00\x06\x00"},
+		{uploadRaw, "note.txt", "Relazione: più anziani seguiti.\n"},
+		{uploadRaw, "note.txt", "not utf-8 \xff\xfe"},
+		{uploadRaw, "script.html", "<html><script>alert(1)</script></html>"},
+		{uploadRaw, "../../etc/passwd", "root:x:0:0"},
+		{uploadRaw, "", "%PDF-1.4"},
+		{uploadMultipart, "nome\x00.pdf", "%PDF-1.4"},
+		{uploadMultipart, "C:\\Documenti\\relazione.pdf", "%PDF-1.4"},
+		{uploadRaw, "empty.pdf", ""},
+		{uploadMangled, "XyZ", "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\r\n%PDF-1.4\r\n--XyZ--\r\n"},
+		{uploadMangled, "XyZ", "--XyZ\r\nContent-Disposition: form-data; name=\"field\"\r\n\r\nvalue\r\n--XyZ--\r\n"},
+		{uploadMangled, "", "--\r\n\r\n"},
+	} {
+		f.Add(s.way, s.name, []byte(s.body))
+	}
+	uploads := 0
+	f.Fuzz(func(t *testing.T, way uint8, name string, body []byte) {
+		if uploads == 30 {
+			a.freshApplication(t)
+			uploads = 0
+		}
+		path := a.subst.Replace("/v1/tenants/milano/applications/$application/attachments")
+		content, contentType, req := body, "application/octet-stream", body
+		switch way % uploadWays {
+		case uploadRaw:
+			path += "?name=" + url.QueryEscape(name)
+		case uploadMultipart:
+			var mp bytes.Buffer
+			w := multipart.NewWriter(&mp)
+			fw, err := w.CreateFormFile("file", name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = fw.Write(body)
+			_ = w.Close()
+			contentType, req = w.FormDataContentType(), mp.Bytes()
+		case uploadMangled:
+			contentType = mime.FormatMediaType("multipart/form-data", map[string]string{"boundary": name})
+			if contentType == "" {
+				contentType = "multipart/form-data; boundary=" + name
+			}
+			content = nil // whatever the parser makes of it
+		}
+		rec := a.do(callerOrgAdmin, http.MethodPost, path, contentType, req)
+		checkAnswer(t, fmt.Sprintf("upload (way %d) %q", way%uploadWays, name), rec, a.errs)
+		if rec.Code != http.StatusCreated {
+			return
+		}
+		uploads++
+		var got struct {
+			ID, Name, ContentType, SHA256 string
+			Size                          int64
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		if !blob.AllowedType(got.ContentType) {
+			t.Fatalf("stored as %q, not an allowed type", got.ContentType)
+		}
+		if got.Name == "" || strings.ContainsAny(got.Name, "/\\\x00") {
+			t.Fatalf("stored under the name %q", got.Name)
+		}
+		dl := a.do(callerOrgAdmin, http.MethodGet, strings.TrimSuffix(strings.SplitN(path, "?", 2)[0], "/")+"/"+got.ID, "", nil)
+		sum := sha256.Sum256(dl.Body.Bytes())
+		if dl.Code != http.StatusOK || dl.Header().Get("Content-Type") != got.ContentType || int64(dl.Body.Len()) != got.Size || hex.EncodeToString(sum[:]) != got.SHA256 {
+			t.Fatalf("download of %s: %d %q, %d bytes, sha256 %x; upload said %q, %d bytes, %s", got.ID, dl.Code, dl.Header().Get("Content-Type"), dl.Body.Len(), sum, got.ContentType, got.Size, got.SHA256)
+		}
+		if content != nil && !bytes.Equal(dl.Body.Bytes(), content) {
+			t.Fatalf("download differs from the upload")
+		}
+	})
 }

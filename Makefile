@@ -4,15 +4,16 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # The image builds with exactly these flags (deploy/).
 BUILD_FLAGS = -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 
-.PHONY: run test build vet bench fuzz clean
+.PHONY: run test build vet bench fuzz fuzz-short clean
 
 ## run: start everything locally (PostgreSQL under .coprod/, demo data, API on 127.0.0.1:8080)
 run:
 	$(GO) run ./cmd/coprod dev
 
-## test: vet, then every test against real PostgreSQL (started by the tests themselves)
+## test: vet, then every test against real PostgreSQL (started by the tests themselves), then a short fuzzing run
 test: vet
 	$(GO) test -count=1 -timeout 20m ./...
+	@$(MAKE) --no-print-directory fuzz-short
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
@@ -26,9 +27,31 @@ build:
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -v ./...
 
-## fuzz: a short run of each fuzz target
+# Fuzz targets as package:Target:seconds of make test's short run (ADR 0021).
+# go test -fuzz takes one target per invocation; one worker each, the
+# machine is shared. Seeds (testdata/fuzz/<Target>) also run in every go test.
+FUZZ_TARGETS = ./cmd/coprod:FuzzRequestBodies:10 ./cmd/coprod:FuzzAttachments:6 \
+	./domain/organisation:FuzzValidFiscalCode:2 ./tenants/istat:FuzzParse:2 \
+	./domain/blob:FuzzSniff:2 ./domain/blob:FuzzValidName:2 \
+	./domain/evaluation:FuzzConsolidate:2 ./domain/report:FuzzSuppress:2 ./domain/payment:FuzzCompute:2
+# make fuzz FUZZ_SCALE=30: every target thirty times as long.
+FUZZ_SCALE ?= 12
+
+define run_fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; secs=$$(( $${rest#*:} * $(1) )); \
+	  echo "fuzz $$name in $$pkg for $${secs}s"; \
+	  $(GO) test $$pkg -run='^$$' -fuzz="^$$name\$$" -fuzztime=$${secs}s -parallel=1; \
+	done
+endef
+
+## fuzz-short: each fuzz target briefly (part of make test): no panic, no 5xx
+fuzz-short:
+	$(call run_fuzz,1)
+
+## fuzz: each fuzz target for longer (FUZZ_SCALE times the short run; 12: about 6 minutes)
 fuzz:
-	$(GO) test ./tenants/istat -run='^$$' -fuzz=FuzzParse -fuzztime=30s
+	$(call run_fuzz,$(FUZZ_SCALE))
 
 clean:
 	rm -rf bin

@@ -25,6 +25,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/coprod/coprod/adapters/httpapi"
 	"github.com/coprod/coprod/adapters/oidc/oidctest"
@@ -71,6 +72,36 @@ type fuzzAPI struct {
 	fixtures map[string]string
 	subst    *strings.Replacer
 	errs     *lastErrors // what the service logged as errors, for the report of a 5xx
+	super    *pgxpool.Pool
+	blobDir  string
+}
+
+// stored counts the files in the file store, temporary ones included.
+func (a *fuzzAPI) stored(t *testing.T) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(a.blobDir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// audited counts the audit records of every tenant, past row-level security:
+// each change writes one in its transaction, so a refused request that
+// leaves one behind has written part of a change.
+func (a *fuzzAPI) audited(t *testing.T) int {
+	t.Helper()
+	var n int
+	if err := a.super.QueryRow(t.Context(), `SELECT count(*) FROM audit_events`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // lastErrors keeps the latest error lines the service logged.
@@ -129,8 +160,9 @@ func newFuzzAPI(t testing.TB) *fuzzAPI {
 	plat := oidctest.Start(t, oidctest.Config{AccessTokenAudience: "coprod-platform-api",
 		Users:   []oidctest.User{{Subject: "chiara", Email: "chiara@coop.example", EmailVerified: true, Name: "Chiara"}},
 		Clients: []oidctest.Client{{ID: "coprod-platform", Secret: "secret-p", RedirectURIs: []string{"https://coprod.test/v1/auth/callback"}}}})
+	blobDir := t.TempDir()
 	cfg, _, err := loadConfig("test", env("COPROD_DATABASE_URL", db.AppURL, "COPROD_PUBLIC_URL", "https://coprod.test",
-		"COPROD_SECRETS_KEY", strings.Repeat("cd", 32), "COPROD_BLOB_DIR", t.TempDir(), "COPROD_BOOTSTRAP_TOKEN", fuzzBootstrap), nil, nil)
+		"COPROD_SECRETS_KEY", strings.Repeat("cd", 32), "COPROD_BLOB_DIR", blobDir, "COPROD_BOOTSTRAP_TOKEN", fuzzBootstrap), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +175,11 @@ func newFuzzAPI(t testing.TB) *fuzzAPI {
 	}
 	// The document of the very deps the handler serves.
 	server, _ := httpapi.New(httpapi.Config{Version: version, PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes}, svc.deps)
-	a := &fuzzAPI{handler: svc.handler, api: server.API(), ops: bodyOperations(server.API()), errs: errs}
+	a := &fuzzAPI{handler: svc.handler, api: server.API(), ops: bodyOperations(server.API()), errs: errs, blobDir: blobDir}
+	if a.super, err = pgxpool.New(t.Context(), db.SuperURL); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.super.Close)
 
 	op := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "fuzz-op", Roles: []domain.Role{domain.RolePlatformOperator}})
 	region, err := svc.tenants.Create(op, tenants.CreateInput{Slug: "regione-lombardia", Name: "Lombardia", Kind: tenants.KindRegion, ISTATCode: "03"})
@@ -346,9 +382,12 @@ func FuzzRequestBodies(f *testing.F) {
 	}
 	// Found by fuzzing: a NUL character reached PostgreSQL's text and was a 500.
 	edge("ask-question", callerOrgAdmin, 0, `{"organisationId":"$org","text":"NUL \u0000 byte"}`)
-	edge("create-call", callerOfficer, 0, strings.Replace(seedCall, "Anziani soli", "Anziani\u0000soli", 1))
+	edge("create-call", callerOfficer, 0, strings.Replace(seedCall, "Anziani soli", "Anziani\\u0000soli", 1))
 	edge("create-coprogramming", callerOfficer, 0, `{"title":"Anziani soli","policyArea":"elderly","territory":["015146"],"periodFrom":"0001-01-01","periodTo":"9999-12-31"}`)
 	edge("create-agreement", callerOfficer, 0, strings.Replace(seedAgreement, "30000000", "9223372036854775807", -1))
+	edge("create-agreement", callerOfficer, 0, `{"title":"Convenzione","objectives":["x"],"parties":[{"organisationId":"$org","role":"lead","budgetShareCents":9223372036854775807},
+		{"organisationId":"$org","role":"partner","budgetShareCents":9223372036854775807}],"start":"2026-01-01T00:00:00Z","end":"2028-12-31T00:00:00Z","paymentMode":"mixed",
+		"budget":{"publicCents":9223372036854775807,"outcomeCents":0,"cofundingCashCents":9223372036854775807,"cofundingInKindCents":9223372036854775807},"schedule":[{"label":"saldo","percent":100}]}`)
 	edge("submit-measurement", callerOrgAdmin, 0, `{"period":"2026-Q3","value":1e308,"evidence":"PAI"}`)
 	edge("create-pilot", callerOfficer, 0, `{"title":"Pilota","hypothesis":"x","cohortSize":2147483648,"start":"0000-01-01T00:00:00Z","end":"9999-12-31T23:59:59Z"}`)
 	edge("update-application", callerOrgAdmin, currentVersion, `{"title":"\ud800","sections":[{"key":"","title":"","body":""}]}`)
@@ -371,8 +410,13 @@ func FuzzRequestBodies(f *testing.F) {
 		default:
 			hdr = []string{"If-Match", strconv.Quote(strconv.Itoa(int(version)))}
 		}
+		before := a.audited(t)
 		rec := a.do(int(who), o.method, path, o.contentType, []byte(a.subst.Replace(string(body))), hdr...)
-		checkAnswer(t, fmt.Sprintf("%s %s as caller %d", o.method, path, who%callers), rec, a.errs)
+		what := fmt.Sprintf("%s %s as caller %d", o.method, path, who%callers)
+		checkAnswer(t, what, rec, a.errs)
+		if after := a.audited(t); rec.Code >= 300 && after != before {
+			t.Fatalf("%s: refused with %d, yet %d audit records were written: %s", what, rec.Code, after-before, rec.Body)
+		}
 	})
 }
 
@@ -613,8 +657,17 @@ func FuzzAttachments(f *testing.F) {
 			}
 			content = nil // whatever the parser makes of it
 		}
+		files, audited := a.stored(t), a.audited(t)
 		rec := a.do(callerOrgAdmin, http.MethodPost, path, contentType, req)
 		checkAnswer(t, fmt.Sprintf("upload (way %d) %q", way%uploadWays, name), rec, a.errs)
+		written := 0
+		if rec.Code == http.StatusCreated {
+			written = 1
+		}
+		// A refused upload leaves neither a file nor a record; an accepted one, one of each.
+		if f, n := a.stored(t)-files, a.audited(t)-audited; f != written || n != written {
+			t.Fatalf("upload answered %d, and left %d files and %d audit records: %s", rec.Code, f, n, rec.Body)
+		}
 		if rec.Code != http.StatusCreated {
 			return
 		}

@@ -127,14 +127,14 @@ type Server struct {
 	activeTenants func(context.Context) ([]uuid.UUID, error)
 	// exports bounds the national open-data downloads streaming at once:
 	// each holds a few pool connections for seconds, and they are public.
-	exports chan struct{}
-	oidc          OIDC
-	ready         func(context.Context) error
-	auth          []Authenticator
-	log           *slog.Logger
-	observer      RequestObserver
-	api           huma.API
-	mux           *http.ServeMux
+	exports  chan struct{}
+	oidc     OIDC
+	ready    func(context.Context) error
+	auth     []Authenticator
+	log      *slog.Logger
+	observer RequestObserver
+	api      huma.API
+	mux      *http.ServeMux
 }
 
 func init() {

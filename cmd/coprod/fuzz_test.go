@@ -380,7 +380,7 @@ func FuzzRequestBodies(f *testing.F) {
 		}
 		f.Fatalf("edge case for unknown operation %s", opID)
 	}
-	// Found by fuzzing: a NUL character reached PostgreSQL's text and was a 500.
+	// Found by this edge case: a NUL character reached PostgreSQL's text and was a 500.
 	edge("ask-question", callerOrgAdmin, 0, `{"organisationId":"$org","text":"NUL \u0000 byte"}`)
 	edge("create-call", callerOfficer, 0, strings.Replace(seedCall, "Anziani soli", "Anziani\\u0000soli", 1))
 	edge("create-coprogramming", callerOfficer, 0, `{"title":"Anziani soli","policyArea":"elderly","territory":["015146"],"periodFrom":"0001-01-01","periodTo":"9999-12-31"}`)
@@ -400,7 +400,7 @@ func FuzzRequestBodies(f *testing.F) {
 		o := a.ops[int(op)%len(a.ops)]
 		path := a.subst.Replace(o.path)
 		if onComo[o.id] {
-			path = strings.Replace(o.path, "{tenant}", "como", 1)
+			path = a.subst.Replace(strings.Replace(o.path, "{tenant}", "como", 1))
 		}
 		var hdr []string
 		switch version {

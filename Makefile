@@ -33,7 +33,7 @@ bench:
 # one target per invocation; one worker each, the machine is shared. The HTTP
 # targets hold state, so minimizing what they find is short. Seeds
 # (testdata/fuzz/<Target>) also run in every go test.
-FUZZ_TARGETS = ./cmd/coprod:FuzzRequestBodies:5000 ./cmd/coprod:FuzzAttachments:400 \
+FUZZ_TARGETS = ./cmd/coprod:FuzzRequestBodies:3000 ./cmd/coprod:FuzzAttachments:400 \
 	./domain/organisation:FuzzValidFiscalCode:60000 ./tenants/istat:FuzzParse:20000 \
 	./domain/blob:FuzzSniff:50000 ./domain/blob:FuzzValidName:50000 \
 	./domain/evaluation:FuzzConsolidate:20000 ./domain/report:FuzzSuppress:20000 ./domain/payment:FuzzCompute:20000

@@ -153,6 +153,8 @@ var constraintErrors = map[string]*domain.Error{
 		"this address already has a pending invitation for that role"),
 }
 
+var errInvalidText = domain.Errorf(domain.KindInvalid, "invalid_text", "text may not contain NUL characters")
+
 // translate turns driver errors into domain errors where they mean something
 // to the caller; anything else stays internal, wrapped with context.
 func translate(err error) error {
@@ -176,6 +178,9 @@ func translate(err error) error {
 			return domain.Errorf(domain.KindInvalid, "reference_invalid", "a referenced record does not exist")
 		case "23514", "22001", "22P02":
 			return domain.Errorf(domain.KindInvalid, "invalid_value", "a value breaks a rule of the data")
+		case "22021", "22P05":
+			// JSON may carry \u0000, which PostgreSQL's text refuses (found by fuzzing).
+			return errInvalidText
 		case "40001", "40P01":
 			return domain.Errorf(domain.KindConflict, "concurrent_update", "another change happened at the same time; retry")
 		}

@@ -2,6 +2,7 @@ package organisation_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,22 +39,58 @@ func TestValidFiscalCode(t *testing.T) {
 	}
 }
 
+// FuzzValidFiscalCode holds the validator to a reference written apart from
+// it (the partita IVA's check digit, by the table of doubled digits), and to
+// the property the check digit exists for: an accepted code with any one
+// digit changed is refused. Seeds: testdata/fuzz/FuzzValidFiscalCode.
 func FuzzValidFiscalCode(f *testing.F) {
 	for _, s := range []string{"01199250158", "12345678903", "", "abc", "0000000000٠"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if organisation.ValidFiscalCode(s) {
-			if len(s) != 11 {
-				t.Fatalf("accepted %q of length %d", s, len(s))
-			}
-			for _, r := range s {
-				if r < '0' || r > '9' {
-					t.Fatalf("accepted non-digit in %q", s)
+		got, want := organisation.ValidFiscalCode(s), referenceFiscalCode(s)
+		if got != want {
+			t.Fatalf("ValidFiscalCode(%q) = %v, the reference says %v", s, got, want)
+		}
+		if !got {
+			return
+		}
+		for i := range 11 {
+			for d := byte('0'); d <= '9'; d++ {
+				b := []byte(s)
+				if b[i] == d {
+					continue
+				}
+				b[i] = d
+				if organisation.ValidFiscalCode(string(b)) {
+					t.Fatalf("%q and %q (digit %d changed) both accepted", s, b, i)
 				}
 			}
 		}
 	})
+}
+
+// referenceFiscalCode: eleven ASCII digits, not seven leading zeros, the
+// last equal to the check digit of the first ten.
+func referenceFiscalCode(s string) bool {
+	if len(s) != 11 || strings.HasPrefix(s, "0000000") {
+		return false
+	}
+	doubled := [10]int{0, 2, 4, 6, 8, 1, 3, 5, 7, 9}
+	sum := 0
+	for i, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+		switch {
+		case i == 10:
+		case i%2 == 0:
+			sum += int(c - '0')
+		default:
+			sum += doubled[c-'0']
+		}
+	}
+	return int(s[10]-'0') == (10-sum%10)%10
 }
 
 func TestValidate(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 const header = "istat_code,name,province_code,province_abbr,region_code,region_name,population\n"
@@ -361,6 +363,10 @@ func FuzzParse(f *testing.F) {
 			}
 			if m.Name == "" || strings.TrimSpace(m.Name) != m.Name || m.Population < 0 {
 				t.Fatalf("bad municipality %+v", m)
+			}
+			// What PostgreSQL's text takes (no NUL) and the registry shows.
+			if !utf8.ValidString(m.Name) || strings.ContainsFunc(m.Name+names[m.RegionCode], unicode.IsControl) {
+				t.Fatalf("name with a control character or not UTF-8 accepted: %q", m.Name)
 			}
 		}
 	})

@@ -81,6 +81,9 @@ type matrixFixture struct {
 	params map[string]string // path parameter → one of A's objects
 	bIDs   []string          // ids of B's objects and B's tenant id
 	orgs   struct{ party, outsider string }
+	// cOfficer is an officer of Bergamo (C, Lombardia), a third
+	// municipality whose practice Milano replicates (see build).
+	cOfficer string
 }
 
 var matrixUsers = map[string][]devprovider.User{
@@ -95,6 +98,9 @@ var matrixUsers = map[string][]devprovider.User{
 		{Subject: "b-officer", Email: "rup@comune.torino.it", Name: "B officer", Groups: []string{"officer"}},
 		{Subject: "b-evaluator", Email: "eval@comune.torino.it", Name: "B evaluator", Groups: []string{"evaluator"}},
 		{Subject: "b-auditor", Email: "audit@comune.torino.it", Name: "B auditor", Groups: []string{"auditor"}},
+	},
+	"bergamo": {
+		{Subject: "c-officer", Email: "rup@comune.bergamo.it", Name: "C officer", Groups: []string{"officer"}},
 	},
 	"platform": {
 		{Subject: "operator", Email: "op@coprod.example", Name: "Operator", Groups: []string{"platform_operator"}},
@@ -130,7 +136,7 @@ func setupMatrix(t *testing.T) *matrixFixture {
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	var realms []devprovider.Realm
-	for _, name := range []string{"milano", "torino", "platform"} {
+	for _, name := range []string{"milano", "torino", "bergamo", "platform"} {
 		realms = append(realms, devprovider.Realm{Name: name, Users: matrixUsers[name]})
 	}
 	idp, err := devprovider.Start(realms, nil)
@@ -175,6 +181,7 @@ func setupMatrix(t *testing.T) *matrixFixture {
 		{"regione-piemonte", "Piemonte", tenants.KindRegion, "01", ""},
 		{"milano", "Milano", tenants.KindMunicipality, "015146", "regione-lombardia"},
 		{"torino", "Torino", tenants.KindMunicipality, "001272", "regione-piemonte"},
+		{"bergamo", "Bergamo", tenants.KindMunicipality, "016024", "regione-lombardia"},
 	} {
 		x, err := svc.tenants.Create(op, tenants.CreateInput{Slug: tn.slug, Name: tn.name, Kind: tn.kind, ISTATCode: tn.code, Region: tn.region})
 		if err != nil {
@@ -204,6 +211,9 @@ func setupMatrix(t *testing.T) *matrixFixture {
 		}
 	}
 	if f.tokens[expired], err = idp.Token("milano", "a-officer", "coprod-milano", -time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if f.cOfficer, err = idp.Token("bergamo", "c-officer", "coprod-bergamo", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	f.params["tenant"], f.params["region"] = "milano", "regione-lombardia"
@@ -332,6 +342,61 @@ func (f *matrixFixture) build(t *testing.T) {
 	f.params["payment"] = str(pays[0].(map[string]any)["id"])
 	f.params["measurement"] = str(f.must(t, 201, party, "POST", "/v1/tenants/milano/indicator-assignments/"+as+"/measurements", `{"period":"2026-Q3","value":70,"evidence":"PAI"}`).body["id"])
 
+	// The practice catalogue. Two more pilots of the agreement are taken to
+	// their decision (the first pilot stays planned for the pilot rows): one
+	// is published as Milano's practice, {practice}; the other is left for
+	// publish-practice to publish.
+	decided := func(token, tenant, agreementPath, assignment string) string {
+		t.Helper()
+		r := f.call(t, "POST", agreementPath+"/pilots", token, matrixPilot)
+		if r.status != 201 {
+			t.Fatalf("fixture: pilot in %s: %d %v", tenant, r.status, r.body)
+		}
+		id := str(r.body["id"])
+		pp := "/v1/tenants/" + tenant + "/pilots/" + id
+		if assignment != "" {
+			if r := f.call(t, "POST", agreementPath+"/indicators", token, strings.Replace(assignment, `{`, `{"pilotId":"`+id+`",`, 1)); r.status != 201 {
+				t.Fatalf("fixture: indicator of the pilot in %s: %d %v", tenant, r.status, r.body)
+			}
+		}
+		for _, step := range []struct{ action, body string }{{"start", ""}, {"evaluate", ""}, {"decide", `{"decision":"scale","note":"Funziona"}`}} {
+			tag := f.call(t, "GET", pp, token, "").header.Get("ETag")
+			if r := f.call(t, "POST", pp+"/"+step.action, token, step.body, "If-Match", tag); r.status != 200 {
+				t.Fatalf("fixture: pilot %s in %s: %d %v", step.action, tenant, r.status, r.body)
+			}
+		}
+		return id
+	}
+	f.params["pilot2"] = decided(f.tokens[aOfficer], "milano", ap, "")
+	f.params["practice"] = str(f.must(t, 201, aOfficer, "POST", "/v1/tenants/milano/practices", matrixPractice(decided(f.tokens[aOfficer], "milano", ap, ""))).body["id"])
+
+	// A replication belongs to the replicating tenant, so {replication} is
+	// Milano replicating a practice of Bergamo (C, a third municipality):
+	// not of Torino, whose ids must never reach an answer about Milano while
+	// a replication names its source municipality and practice. C's agreement
+	// is with the party organisation; its pilot has an indicator, so the
+	// template has one for apply-practice-template to assign, to an agreement
+	// of Milano that follows the replicated call.
+	c := func(status int, method, path, body string, hdr ...string) resp {
+		t.Helper()
+		r := f.call(t, method, path, f.cOfficer, body, hdr...)
+		if r.status != status {
+			t.Fatalf("fixture: %s %s as Bergamo's officer: %d %v, want %d", method, path, r.status, r.body, status)
+		}
+		return r
+	}
+	c(200, "POST", "/v1/tenants/bergamo/indicators/seed", "")
+	r = c(201, "POST", "/v1/tenants/bergamo/agreements", matrixAgreement(f.orgs.party))
+	cp := "/v1/tenants/bergamo/agreements/" + str(r.body["id"])
+	r = c(200, "POST", cp+"/signatures", `{}`, "If-Match", r.header.Get("ETag"))
+	r = f.must(t, 200, party, "POST", cp+"/signatures", `{"organisationId":"`+f.orgs.party+`"}`, "If-Match", r.header.Get("ETag"))
+	c(200, "POST", cp+"/activate", "", "If-Match", r.header.Get("ETag"))
+	f.params["cPractice"] = str(c(201, "POST", "/v1/tenants/bergamo/practices", matrixPractice(decided(f.cOfficer, "bergamo", cp, matrixAssignment))).body["id"])
+	r = f.must(t, 201, aOfficer, "POST", "/v1/tenants/milano/practice-replications", `{"practiceId":"`+f.params["cPractice"]+`"}`)
+	f.params["replication"] = str(r.body["replication"].(map[string]any)["id"])
+	f.params["replicaAgreement"] = str(f.must(t, 201, aOfficer, "POST", "/v1/tenants/milano/agreements",
+		strings.Replace(matrixAgreement(f.orgs.party), `{`, `{"callId":"`+str(r.body["call"].(map[string]any)["id"])+`",`, 1)).body["id"])
+
 	// Co-programming, open, with the party's contribution; an initiative of the party.
 	r = f.must(t, 201, aOfficer, "POST", "/v1/tenants/milano/co-programming", `{"title":"Anziani soli","policyArea":"elderly","territory":["015146"],"periodFrom":"2026-01-01","periodTo":"2026-12-31"}`)
 	f.params["process"] = str(r.body["id"])
@@ -410,6 +475,10 @@ func matrixAgreement(org string) string {
 		"start":"2026-01-01T00:00:00Z","end":"2028-12-31T00:00:00Z","paymentMode":"mixed",
 		"budget":{"publicCents":30000000,"outcomeCents":1000000,"cofundingCashCents":0,"cofundingInKindCents":500000},
 		"schedule":[{"label":"anticipo","percent":30},{"label":"saldo","percent":70}]}`
+}
+
+func matrixPractice(pilot string) string {
+	return `{"pilotId":"` + pilot + `","title":"Compagnia serale","problem":"Anziani soli","approach":"Visite serali","costCents":1200000,"policyArea":"elderly"}`
 }
 
 func matrixAct(kind string) string {

@@ -57,6 +57,7 @@ var matrixRows = []row{
 	{op: "amend-agreement", def: s(404), ex: ex{member | party | aAuditor: s(403), aOfficer | aAdmin: s(200, 422)}},
 	{op: "amend-call", def: s(403), ex: ex{aOfficer | aAdmin: s(200, 422)}},
 	{op: "answer-question", def: s(403), ex: ex{aOfficer | aAdmin: s(200)}},
+	{op: "apply-practice-template", def: s(403), ex: ex{aOfficer | aAdmin: s(201)}},
 	{op: "appoint-committee-member", def: s(403), ex: ex{aOfficer | aAdmin: s(200)}},
 	{op: "approve-project", def: s(403), ex: ex{aOfficer | aAdmin: s(200, 409)}, p: ranked, last: 40},
 	{op: "ask-question", def: s(403), ex: ex{member | party: s(201)}},
@@ -100,9 +101,12 @@ var matrixRows = []row{
 	{op: "get-ocds-national", def: s(200), ex: ex{badToken | aStaff: s(401)}, open: true, cross: true},
 	{op: "get-organisation", def: s(200), ex: ex{badToken | aStaff: s(401)}, open: true},
 	{op: "get-pilot", def: s(200), ex: ex{bAnalyst | outsider | rAnalyst | aEvaluator | operator: s(404)}},
+	{op: "get-practice", def: s(403), ex: ex{aStaff: s(200)}},
+	{op: "get-practice-replication", def: s(403), ex: ex{aStaff: s(200)}},
 	{op: "get-public-call", def: s(200), ex: ex{badToken | aStaff: s(401)}, open: true},
 	{op: "get-public-network", def: s(200), ex: ex{badToken | aStaff: s(401)}, open: true},
 	{op: "get-public-network-page", def: s(200), ex: ex{badToken | aStaff: s(401)}, open: true},
+	{op: "get-public-practice", def: s(200), ex: ex{badToken | aStaff: s(401)}, open: true},
 	{op: "get-ranking", def: s(403), ex: ex{aOfficer | aAdmin: s(200)}, p: ranked},
 	{op: "get-readyz", def: s(200), ex: ex{badToken | aStaff: s(401)}, open: true},
 	{op: "get-region-network", def: s(401), ex: ex{rAnalyst | operator: s(200), bAnalyst | outsider | member | party: s(403)}, p: atRegion},
@@ -134,6 +138,7 @@ var matrixRows = []row{
 	{op: "list-public-calls", def: s(200), ex: ex{badToken | aStaff: s(401)}, open: true, cross: true},
 	{op: "list-public-coprogramming", def: s(200), ex: ex{badToken: s(401)}, open: true},
 	{op: "list-public-initiatives", def: s(200), ex: ex{badToken: s(401)}, open: true},
+	{op: "list-public-practices", def: s(200), ex: ex{badToken | aStaff: s(401)}, open: true, cross: true},
 	{op: "list-questions", def: s(200)},
 	{op: "list-region-municipalities", def: s(403), ex: ex{operator: s(200), aStaff: s(401)}, p: atRegion},
 	{op: "list-tenants", def: s(403), ex: ex{operator: s(200), aStaff: s(401)}, cross: true},
@@ -152,6 +157,7 @@ var matrixRows = []row{
 	{op: "propose-initiative", def: s(403), ex: ex{member | party: s(201)}},
 	{op: "publish-call", def: s(403), ex: ex{aOfficer | aAdmin: s(409)}},
 	{op: "publish-coprogramming", def: s(403), ex: ex{aOfficer | aAdmin: s(200, 409)}},
+	{op: "publish-practice", def: s(403), ex: ex{aOfficer | aAdmin: s(201, 409)}},
 	{op: "publish-ranking", def: s(403), ex: ex{aOfficer | aAdmin: s(200)}, p: ranked},
 	{op: "put-identity-provider", def: s(403), ex: ex{aAdmin | operator: s(422)}, last: 80},
 	{op: "put-my-preferences", def: s(200), ex: ex{aStaff: s(401)}},
@@ -161,6 +167,7 @@ var matrixRows = []row{
 	{op: "record-citizen-contribution", def: s(403), ex: ex{aOfficer | aAdmin: s(409)}},
 	{op: "record-session", def: s(403), ex: ex{aOfficer | aAdmin: s(201)}, p: ranked},
 	{op: "register-organisation", def: s(409), ex: ex{bAnalyst: s(201), aStaff: s(401)}},
+	{op: "replicate-practice", def: s(403), ex: ex{aOfficer | aAdmin: s(201)}},
 	{op: "request-snapshot", def: s(403), ex: ex{aOfficer | aAdmin | operator: s(202)}},
 	{op: "resume-agreement", def: s(404), ex: ex{member | party | aAuditor: s(403), aOfficer | aAdmin: s(409)}},
 	{op: "resume-tenant", def: s(403), ex: ex{operator: s(200)}, last: 92},
@@ -178,9 +185,11 @@ var matrixRows = []row{
 	{op: "update-application", def: s(403), ex: ex{bAnalyst | outsider | rAnalyst | operator: s(404), member | party: s(409)}},
 	{op: "update-call", def: s(403), ex: ex{aOfficer | aAdmin: s(409)}},
 	{op: "update-organisation", def: s(401), ex: ex{party | operator: s(200), bAnalyst | outsider | member | rAnalyst: s(403)}},
+	{op: "update-practice", def: s(403), ex: ex{aOfficer | aAdmin: s(200)}},
 	{op: "upload-attachment", def: s(403), ex: ex{bAnalyst | outsider | rAnalyst | operator: s(404), member | party: s(409)}},
 	{op: "withdraw-application", def: s(404), ex: ex{aAuditor | aOfficer | aAdmin: s(403), member | party: s(200, 409)}, last: 50},
 	{op: "withdraw-initiative", def: s(403), ex: ex{member | party: s(200, 409)}, last: 50},
+	{op: "withdraw-practice", def: s(403), ex: ex{aOfficer | aAdmin: s(200, 409)}, last: 50},
 }
 
 // matrix is matrixRows by operation id.
@@ -235,6 +244,12 @@ var matrixBodies = map[string]func(f *matrixFixture) string{
 	"add-payment-rule":   func(*matrixFixture) string { return matrixRule },
 	"submit-measurement": func(*matrixFixture) string { return `{"period":"2026-Q4","value":80,"evidence":"PAI"}` },
 	"suspend-agreement":  func(*matrixFixture) string { return `{"reason":"Verifica"}` },
+	"publish-practice":   func(f *matrixFixture) string { return matrixPractice(f.params["pilot2"]) },
+	"replicate-practice": func(f *matrixFixture) string { return `{"practiceId":"` + f.params["cPractice"] + `"}` },
+	"apply-practice-template": func(f *matrixFixture) string {
+		return `{"agreementId":"` + f.params["replicaAgreement"] + `","indicators":[{"code":"elderly_alone_home_care",
+			"baseline":{"value":25,"date":"2026-06-30T00:00:00Z","source":"SIUSS"},"targets":[{"period":"2027-Q4","value":60}]}]}`
+	},
 	"create-tenant": func(*matrixFixture) string {
 		return `{"slug":"brescia","name":"Brescia","kind":"municipality","istatCode":"017029","region":"regione-lombardia"}`
 	},

@@ -87,6 +87,13 @@ func officer(ctx context.Context, tenant uuid.UUID) (domain.Principal, error) {
 	return p, nil
 }
 
+// staff may read the tenant's practices and replications: every municipal
+// role, as for its calls and monitoring (a replication is a copy of a public
+// template and names a draft call they can read already).
+func staff(p domain.Principal, tenant uuid.UUID) bool {
+	return p.TenantID == tenant && p.Has(domain.RoleOfficer, domain.RoleTenantAdmin, domain.RoleAuditor, domain.RoleEvaluator)
+}
+
 // build reads what a practice of pilot pl is made of, in this tenant.
 func build(ctx context.Context, tx Tx, pl *pilot.Pilot, pr *Practice) error {
 	a, err := tx.Agreements().Get(ctx, pl.AgreementID)
@@ -262,7 +269,7 @@ func (s *Service) Get(ctx context.Context, tenant, id uuid.UUID) (*Practice, err
 	if err != nil {
 		return nil, err
 	}
-	if p.TenantID != tenant || !p.Has(domain.RoleOfficer, domain.RoleTenantAdmin, domain.RoleAuditor, domain.RoleEvaluator) {
+	if !staff(p, tenant) {
 		return nil, domain.ErrForbidden
 	}
 	var out *Practice
@@ -412,7 +419,7 @@ func (s *Service) Replication(ctx context.Context, tenant, id uuid.UUID) (*Repli
 	if err != nil {
 		return nil, err
 	}
-	if p.TenantID != tenant || !p.Has(domain.RoleOfficer, domain.RoleTenantAdmin, domain.RoleAuditor) {
+	if !staff(p, tenant) {
 		return nil, domain.ErrForbidden
 	}
 	var out *Replication

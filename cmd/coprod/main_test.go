@@ -26,8 +26,11 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	// Processes re-executed by tests take any free port for metrics, not 9090.
+	// Processes re-executed by tests take any free port for metrics, not 9090,
+	// and are not rate-limited (the limits' own tests set them).
 	os.Setenv("COPROD_METRICS_ADDR", "127.0.0.1:0")
+	os.Setenv("COPROD_RATE_TENANT", "0")
+	os.Setenv("COPROD_RATE_CLIENT", "0")
 	postgrestest.Main(m)
 }
 
@@ -36,7 +39,9 @@ const testToken = "test-bootstrap-token-0123456789abcdef"
 // env is an environment of the given pairs; metrics take any free port
 // unless a pair says otherwise.
 func env(kv ...string) func(string) string {
-	m := map[string]string{"COPROD_METRICS_ADDR": "127.0.0.1:0"}
+	// Tests that are not about the rate limits are not limited: a matrix of
+	// 2,000 probes from one address would be.
+	m := map[string]string{"COPROD_METRICS_ADDR": "127.0.0.1:0", "COPROD_RATE_TENANT": "0", "COPROD_RATE_CLIENT": "0"}
 	for i := 0; i+1 < len(kv); i += 2 {
 		m[kv[i]] = kv[i+1]
 	}

@@ -47,7 +47,7 @@ func (tenantAuth) Authenticate(_ context.Context, r *http.Request, _ uuid.UUID) 
 func BenchmarkNoisyTenant(b *testing.B) {
 	ctx := context.Background()
 	db := postgrestest.New(b)
-	cfg, _, err := loadConfig("bench", env("COPROD_DATABASE_URL", db.AppURL, "COPROD_SECRETS_KEY", strings.Repeat("cd", 32),
+	cfg, _, err := loadConfig("bench", env("COPROD_RATE_TENANT", "100", "COPROD_RATE_CLIENT", "20", "COPROD_DATABASE_URL", db.AppURL, "COPROD_SECRETS_KEY", strings.Repeat("cd", 32),
 		"COPROD_BLOB_DIR", b.TempDir(), "COPROD_WORKERS", "false"), nil, nil)
 	if err != nil {
 		b.Fatal(err)

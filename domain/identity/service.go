@@ -398,8 +398,20 @@ func (s *Service) BearerPrincipal(ctx context.Context, realm, tenant uuid.UUID, 
 	if realm == uuid.Nil { // the platform's provider grants the operator role only
 		claimRoles = slices.DeleteFunc(claimRoles, func(r domain.Role) bool { return r != domain.RolePlatformOperator })
 	}
-	// The user (a platform row, visible in any scope) and their roles in one
-	// transaction: bearer clients pay it at every request.
+	// Bearer clients pay this at every request: a known user and their
+	// roles are one read-only round trip; a new user is created, and their
+	// roles read, in one transaction.
+	scope := tenant
+	if scope == uuid.Nil {
+		scope = realm
+	}
+	u, g, ok, err := s.store.Known(ctx, scope, id.Issuer, id.Subject)
+	if err != nil {
+		return domain.Principal{}, err
+	}
+	if ok {
+		return build(u.ID, realm, scope, g, claimRoles), nil
+	}
 	return s.principal(ctx, uuid.Nil, realm, tenant, claimRoles, func(tx Tx) (uuid.UUID, error) {
 		u, err := s.ensureUser(ctx, tx, id, s.now())
 		if err != nil {
@@ -420,7 +432,7 @@ func (s *Service) principal(ctx context.Context, user, realm, tenant uuid.UUID, 
 	if scope == uuid.Nil {
 		scope = realm
 	}
-	var p domain.Principal
+	var g Grants
 	err := s.store.Atomic(ctx, scope, func(tx Tx) error {
 		if find != nil {
 			var err error
@@ -428,32 +440,35 @@ func (s *Service) principal(ctx context.Context, user, realm, tenant uuid.UUID, 
 				return err
 			}
 		}
-		p = domain.Principal{Subject: user.String(), TenantID: scope, UserID: user}
-		g, err := tx.Grants(ctx, user)
-		if err != nil {
-			return err
-		}
-		if realm == uuid.Nil {
-			if g.Operator {
-				p.Roles = append(p.Roles, domain.RolePlatformOperator)
-			}
-			// Organisation members log in through the platform's provider.
-			p.Orgs = g.Orgs
-		}
-		for _, r := range g.TenantRoles {
-			if !slices.Contains(p.Roles, r) {
-				p.Roles = append(p.Roles, r)
-			}
-		}
-		return nil
+		var err error
+		g, err = tx.Grants(ctx, user)
+		return err
 	})
-	for _, r := range extra {
+	if err != nil {
+		return domain.Principal{}, err
+	}
+	return build(user, realm, scope, g, extra), nil
+}
+
+// build is the principal of user in scope with its grants: organisation
+// roles and the operator role only through the platform's provider (realm
+// zero), where organisation members log in; extra roles from the token's
+// claims.
+func build(user, realm, scope uuid.UUID, g Grants, extra []domain.Role) domain.Principal {
+	p := domain.Principal{Subject: user.String(), TenantID: scope, UserID: user}
+	if realm == uuid.Nil {
+		if g.Operator {
+			p.Roles = append(p.Roles, domain.RolePlatformOperator)
+		}
+		p.Orgs = g.Orgs
+	}
+	for _, r := range append(g.TenantRoles, extra...) {
 		if !slices.Contains(p.Roles, r) {
 			p.Roles = append(p.Roles, r)
 		}
 	}
 	slices.Sort(p.Roles)
-	return p, err
+	return p
 }
 
 // Logout ends a session server-side and returns its ID token, for the

@@ -39,6 +39,10 @@ type Session struct {
 // (users, sessions, login attempts, operators) may be used.
 type Store interface {
 	Atomic(ctx context.Context, tenant uuid.UUID, fn func(Tx) error) error
+	// Known reads an existing user by issuer and subject, with their Grants
+	// in scope, read-only and in one round trip (authentication runs it at
+	// every bearer request); ok is false when there is no such user yet.
+	Known(ctx context.Context, scope uuid.UUID, issuer, subject string) (u *User, g Grants, ok bool, err error)
 }
 
 // Tx is the identity view of one transaction.

@@ -105,11 +105,7 @@ func (s *Service) Get(ctx context.Context, ref string) (*Tenant, error) {
 // run before there is a principal; it reveals nothing beyond existence and
 // status, which public routes show anyway.
 func (s *Service) Resolve(ctx context.Context, ref string) (*Tenant, error) {
-	var out *Tenant
-	err := s.store.Atomic(ctx, func(tx Tx) (err error) {
-		out, err = lookup(ctx, tx.Tenants(), ref)
-		return err
-	})
+	out, err := s.find(ctx, ref)
 	if err == nil && out.Status == StatusOffboarded {
 		return nil, ErrNotFound
 	}
@@ -124,11 +120,7 @@ func (s *Service) Enter(ctx context.Context, ref string) (*Tenant, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out *Tenant
-	err = s.store.Atomic(ctx, func(tx Tx) (err error) {
-		out, err = lookup(ctx, tx.Tenants(), ref)
-		return err
-	})
+	out, err := s.find(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -393,6 +385,17 @@ func Slugify(name string) string {
 		s = strings.TrimSuffix(s[:60], "-")
 	}
 	return s
+}
+
+// find reads a tenant by id or slug outside any transaction (one read).
+func (s *Service) find(ctx context.Context, ref string) (*Tenant, error) {
+	if id, err := uuid.Parse(ref); err == nil {
+		return s.store.Lookup(ctx, id, "")
+	}
+	if !ValidSlug(ref) {
+		return nil, ErrNotFound
+	}
+	return s.store.Lookup(ctx, uuid.Nil, ref)
 }
 
 func lookup(ctx context.Context, repo Repository, ref string) (*Tenant, error) {

@@ -13,6 +13,10 @@ type Store interface {
 	// Atomic runs fn in one platform-level transaction: it commits when fn
 	// returns nil and rolls back otherwise, so nothing is half-done.
 	Atomic(ctx context.Context, fn func(Tx) error) error
+	// Lookup reads one tenant by id (when not zero) or slug, in one round
+	// trip and no transaction of its own: authentication and Enter run it
+	// at every request. Missing → ErrNotFound.
+	Lookup(ctx context.Context, id uuid.UUID, slug string) (*Tenant, error)
 }
 
 // Tx is the registry's view of one transaction.

@@ -83,6 +83,22 @@ func (r registry) Atomic(ctx context.Context, fn func(tenants.Tx) error) error {
 	return r.s.PlatformAtomic(ctx, fn)
 }
 
+// Lookup is one statement sent on its own (the registry is platform-level:
+// no scope to set).
+func (r registry) Lookup(ctx context.Context, id uuid.UUID, slug string) (*tenants.Tenant, error) {
+	var out *tenants.Tenant
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+tenantColumns+` FROM tenants WHERE ($1::uuid IS NOT NULL AND id = $1) OR ($1::uuid IS NULL AND slug = $2)`,
+		nullUUID(id), slug).QueryRow(func(row pgx.Row) (err error) {
+		out, err = scanTenant(row)
+		return err
+	})
+	if err := r.s.db.SendBatch(ctx, b).Close(); err != nil {
+		return nil, translate(err)
+	}
+	return out, nil
+}
+
 func (s *Store) run(ctx context.Context, tenant uuid.UUID, fn func(pgx.Tx) error) error {
 	if p, ok := s.db.(txBeginner); ok {
 		// BEGIN and the scope in one round trip: the begin query runs both

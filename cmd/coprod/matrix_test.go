@@ -126,7 +126,7 @@ var matrixRows = []row{
 	{op: "list-coprogramming", def: s(200)},
 	{op: "list-coprogramming-contributions", def: s(200)},
 	{op: "list-deliverables", def: s(200), ex: ex{bAnalyst | outsider | rAnalyst | aEvaluator | operator: s(404)}},
-	{op: "list-indicators", def: s(200)},
+	{op: "list-indicators", def: s(200), ex: ex{bAnalyst | rAnalyst: s(403)}},
 	{op: "list-initiatives", def: s(200), ex: ex{bAnalyst | rAnalyst | aEvaluator | operator: s(403)}},
 	{op: "list-measurements", def: s(200), ex: ex{bAnalyst | outsider | rAnalyst | operator: s(404)}},
 	{op: "list-my-notifications", def: s(200), ex: ex{aStaff: s(401)}},

@@ -120,7 +120,10 @@ func (s *Service) Library(ctx context.Context, tenant uuid.UUID) ([]impact.Defin
 	if err != nil {
 		return nil, err
 	}
-	if p.TenantID != tenant {
+	// The tenant's staff, the organisations (which report against it) and
+	// the operator; not a platform user with no part here (an analyst of
+	// another region).
+	if !p.IsOperator() && (p.TenantID != tenant || len(p.Roles) == 0 && len(p.Orgs) == 0) {
 		return nil, domain.ErrForbidden
 	}
 	var out []impact.Definition

@@ -37,6 +37,19 @@ func (r registry) Atomic(ctx context.Context, fn func(tenants.Tx) error) error {
 	return r.m.atomic(func(s *state) error { return fn(s) })
 }
 
+func (r registry) Lookup(ctx context.Context, id uuid.UUID, slug string) (*tenants.Tenant, error) {
+	var out *tenants.Tenant
+	err := r.Atomic(ctx, func(tx tenants.Tx) (err error) {
+		if id != uuid.Nil {
+			out, err = tx.Tenants().Get(ctx, id)
+		} else {
+			out, err = tx.Tenants().GetBySlug(ctx, slug)
+		}
+		return err
+	})
+	return out, err
+}
+
 // Atomic implements app.Store.
 func (m *Memory) Atomic(ctx context.Context, tenant uuid.UUID, fn func(app.Tx) error) error {
 	return m.atomic(func(s *state) error { return fn(scoped{s, tenant}) })

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -55,9 +57,62 @@ var (
 
 // IdentityAuth authenticates bearer JWTs (against the tenant's provider or
 // the platform's) and session cookies.
+//
+// A token whose signature and claims were verified is remembered, for the
+// provider that verified it, until it expires (at most VerifiedTTL): the RSA
+// check is a quarter of a small request's CPU. Only the verification is
+// remembered; the principal — user, roles, memberships — is read at every
+// request, so role changes apply at once.
 type IdentityAuth struct {
 	IDs  *identity.Service
 	OIDC OIDC
+
+	mu       sync.Mutex
+	verified map[[sha256.Size]byte]verifiedToken
+}
+
+// VerifiedTTL bounds how long a verified token is trusted without checking
+// its signature again (a key withdrawn by the provider stops being trusted
+// within it).
+const VerifiedTTL = 5 * time.Minute
+
+// maxVerified bounds the remembered tokens; when full they are forgotten at
+// once rather than tracked by age.
+const maxVerified = 50_000
+
+type verifiedToken struct {
+	id    identity.Identity
+	until time.Time
+}
+
+func verifiedKey(p *identity.Provider, tok string) [sha256.Size]byte {
+	return sha256.Sum256([]byte(p.Issuer + "\x00" + p.Audience + "\x00" + tok))
+}
+
+// verify checks tok with p, or finds it verified already.
+func (a *IdentityAuth) verify(ctx context.Context, p *identity.Provider, tok string, exp time.Time) (identity.Identity, error) {
+	key, now := verifiedKey(p, tok), time.Now()
+	a.mu.Lock()
+	v, ok := a.verified[key]
+	a.mu.Unlock()
+	if ok && now.Before(v.until) {
+		return v.id, nil
+	}
+	id, err := a.OIDC.VerifyBearer(ctx, p, tok)
+	if err != nil {
+		return id, err
+	}
+	until := now.Add(VerifiedTTL)
+	if exp.Before(until) {
+		until = exp
+	}
+	a.mu.Lock()
+	if a.verified == nil || len(a.verified) >= maxVerified {
+		a.verified = map[[sha256.Size]byte]verifiedToken{}
+	}
+	a.verified[key] = verifiedToken{id: id, until: until}
+	a.mu.Unlock()
+	return id, nil
 }
 
 // Authenticate implements Authenticator.
@@ -66,7 +121,7 @@ func (a *IdentityAuth) Authenticate(ctx context.Context, r *http.Request, tenant
 		if strings.Count(tok, ".") != 2 {
 			return domain.Principal{}, false, nil // not a JWT: another authenticator's
 		}
-		iss, err := peekIssuer(tok)
+		iss, exp, err := peekClaims(tok)
 		if err != nil {
 			return domain.Principal{}, false, err
 		}
@@ -74,7 +129,7 @@ func (a *IdentityAuth) Authenticate(ctx context.Context, r *http.Request, tenant
 		if err != nil {
 			return domain.Principal{}, false, err
 		}
-		id, err := a.OIDC.VerifyBearer(ctx, prov, tok)
+		id, err := a.verify(ctx, prov, tok, exp)
 		if err != nil {
 			return domain.Principal{}, false, err
 		}
@@ -111,23 +166,25 @@ func bearerToken(r *http.Request) (string, bool) {
 	return strings.TrimSpace(tok), true
 }
 
-// peekIssuer reads iss from an unverified JWT, only to choose the verifier.
-func peekIssuer(tok string) (string, error) {
+// peekClaims reads iss and exp from an unverified JWT: iss only chooses the
+// verifier; exp bounds how long the token is remembered once verified.
+func peekClaims(tok string) (string, time.Time, error) {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 || len(parts[1]) > 16<<10 {
-		return "", errors.New("malformed token")
+		return "", time.Time{}, errors.New("malformed token")
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return "", errors.New("malformed token payload")
+		return "", time.Time{}, errors.New("malformed token payload")
 	}
 	var claims struct {
-		Iss string `json:"iss"`
+		Iss string  `json:"iss"`
+		Exp float64 `json:"exp"`
 	}
 	if err := json.Unmarshal(raw, &claims); err != nil || claims.Iss == "" {
-		return "", errors.New("token without issuer")
+		return "", time.Time{}, errors.New("token without issuer")
 	}
-	return claims.Iss, nil
+	return claims.Iss, time.Unix(int64(claims.Exp), 0), nil
 }
 
 type redirectOutput struct {

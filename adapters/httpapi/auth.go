@@ -63,6 +63,13 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		s.writeErr(ctx, errInvalidToken)
 		return
 	}
+	// An operation that requires credentials refuses their absence before
+	// its body is read or validated: an anonymous caller learns nothing from
+	// 422s and costs no parsing.
+	if op := ctx.Operation(); op != nil && len(op.Security) > 0 {
+		s.writeErr(ctx, domain.ErrUnauthenticated)
+		return
+	}
 	next(ctx)
 }
 

@@ -281,3 +281,16 @@ func TestOpenAPIDocumentsEveryOperation(t *testing.T) {
 		}
 	}
 }
+
+// An operation that needs credentials refuses an anonymous caller before
+// reading the body: 401, not the 422 or 413 a bad body would earn.
+func TestCredentialsBeforeBody(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	problem(t, b.do(t, "POST", "/v1/tenants", "", `{"slug":`), 401, "unauthenticated")
+	problem(t, b.do(t, "POST", "/v1/tenants", "", `{"slug":"x","unknown":1}`), 401, "unauthenticated")
+	// With the operator's token the same body is judged: malformed.
+	if r := b.do(t, "POST", "/v1/tenants", opToken, `{"slug":`); r.status != 400 && r.status != 422 {
+		t.Errorf("operator, malformed body: %d %s", r.status, r.raw)
+	}
+}

@@ -433,6 +433,9 @@ func TestManifestsProperties(t *testing.T) {
 					t.Errorf("api: want an HTTP probe on %s at port http", p.path)
 				}
 			}
+			if p := workerC.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" || p.HTTPGet.Port != "metrics" {
+				t.Errorf("worker: want a liveness probe on /healthz at port metrics")
+			}
 
 			// The API and the workers run with the service role only; the owner's
 			// URL reaches the migration Job alone.

@@ -313,6 +313,16 @@ func TestWorkerMetrics(t *testing.T) {
 		return value(m, "coprod_job_runs_total", "kind", "plan_reminders", "outcome", "completed") >= 1 &&
 			value(m, "coprod_db_pool_max_connections") == 20
 	})
+	// The worker's liveness probe (deploy/kubernetes/base/worker.yaml).
+	res, err := http.Get(strings.TrimSuffix(metricsURL, "/metrics") + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || string(body) != "ok\n" {
+		t.Errorf("worker /healthz: %d %q", res.StatusCode, body)
+	}
 	if err := stop(); err != nil {
 		t.Errorf("stop: %v", err)
 	}

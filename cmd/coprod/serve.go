@@ -67,6 +67,12 @@ func serveMetrics(ctx context.Context, cfg Config, svc *services, log *slog.Logg
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", svc.metrics.Handler())
+	// Liveness of a process with no API of its own (the worker): it answers,
+	// so its goroutines are scheduled and its listener is up.
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
 	go func() {
@@ -75,7 +81,7 @@ func serveMetrics(ctx context.Context, cfg Config, svc *services, log *slog.Logg
 		}
 	}()
 	addr := ln.Addr().String()
-	log.Info("serving metrics", "addr", addr, "path", "/metrics")
+	log.Info("serving metrics", "addr", addr, "path", "/metrics", "liveness", "/healthz")
 	return addr, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -387,25 +387,33 @@ func Slugify(name string) string {
 	return s
 }
 
+// parseRef reads a tenant reference: an id, or else a slug; ok is false
+// for neither (nothing to look up).
+func parseRef(ref string) (id uuid.UUID, slug string, ok bool) {
+	if id, err := uuid.Parse(ref); err == nil {
+		return id, "", true
+	}
+	return uuid.Nil, ref, ValidSlug(ref)
+}
+
 // find reads a tenant by id or slug outside any transaction (one read).
 func (s *Service) find(ctx context.Context, ref string) (*Tenant, error) {
-	if id, err := uuid.Parse(ref); err == nil {
-		return s.store.Lookup(ctx, id, "")
-	}
-	if !ValidSlug(ref) {
+	id, slug, ok := parseRef(ref)
+	if !ok {
 		return nil, ErrNotFound
 	}
-	return s.store.Lookup(ctx, uuid.Nil, ref)
+	return s.store.Lookup(ctx, id, slug)
 }
 
 func lookup(ctx context.Context, repo Repository, ref string) (*Tenant, error) {
-	if id, err := uuid.Parse(ref); err == nil {
+	id, slug, ok := parseRef(ref)
+	switch {
+	case !ok:
+		return nil, ErrNotFound
+	case id != uuid.Nil:
 		return repo.Get(ctx, id)
 	}
-	if !ValidSlug(ref) {
-		return nil, ErrNotFound
-	}
-	return repo.GetBySlug(ctx, ref)
+	return repo.GetBySlug(ctx, slug)
 }
 
 func snapshot(t *Tenant) map[string]any {

@@ -29,36 +29,27 @@ func (i identityStore) Atomic(ctx context.Context, tenant uuid.UUID, fn func(ide
 	return i.s.run(ctx, tenant, func(tx pgx.Tx) error { return fn(&identityTx{tx: tx, tenant: tenant, sealer: i.sealer}) })
 }
 
-// Known sends the scope and one query as a batch: one round trip, in an
-// implicit transaction (see OpenData's Published for the same shape).
+// Known is one query, scoped, in one round trip (readScoped).
 func (i identityStore) Known(ctx context.Context, scope uuid.UUID, iss, sub string) (*identity.User, identity.Grants, bool, error) {
 	var u identity.User
 	g := identity.Grants{Orgs: map[uuid.UUID][]domain.Role{}}
 	found := false
-	v := ""
-	var tenant *uuid.UUID
-	if scope != uuid.Nil {
-		v, tenant = scope.String(), &scope
-	}
+	var orgs []orgRole
 	b := &pgx.Batch{}
-	b.Queue(`SELECT set_config('app.tenant_id', $1, true)`, v)
-	b.Queue(`SELECT `+userColumns+`, `+grantsColumns("$3")+` FROM users WHERE issuer = $1 AND subject = $2`, iss, sub, tenant).
+	b.Queue(`SELECT `+userColumns+`, `+grantsColumns("$3")+` FROM users WHERE issuer = $1 AND subject = $2`, iss, sub, nullUUID(scope)).
 		QueryRow(func(row pgx.Row) error {
-			var orgs []orgRole
 			err := row.Scan(&u.ID, &u.Issuer, &u.Subject, &u.Email, &u.Name, &u.Locale, &u.CreatedAt, &u.LastLoginAt,
 				&g.Operator, &orgs, &g.TenantRoles)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return nil
 			}
 			found = true
-			for _, o := range orgs {
-				g.Orgs[o.Org] = append(g.Orgs[o.Org], o.Role)
-			}
 			return err
 		})
-	if err := i.s.db.SendBatch(ctx, b).Close(); err != nil {
-		return nil, g, false, translate(err)
+	if err := i.s.readScoped(ctx, scope, b); err != nil {
+		return nil, g, false, err
 	}
+	g.Orgs = orgRoles(orgs)
 	return &u, g, found, nil
 }
 
@@ -76,6 +67,15 @@ type orgRole struct {
 	Role domain.Role `json:"r"`
 }
 
+// orgRoles groups grantsColumns' organisation roles by organisation.
+func orgRoles(rs []orgRole) map[uuid.UUID][]domain.Role {
+	out := make(map[uuid.UUID][]domain.Role, len(rs))
+	for _, r := range rs {
+		out[r.Org] = append(out[r.Org], r.Role)
+	}
+	return out
+}
+
 type identityTx struct {
 	tx     pgx.Tx
 	tenant uuid.UUID
@@ -88,17 +88,11 @@ func (t *identityTx) Users() identity.Users { return userRepo{t} }
 
 // Grants is one query: authentication pays it at every request.
 func (t *identityTx) Grants(ctx context.Context, user uuid.UUID) (identity.Grants, error) {
-	g := identity.Grants{Orgs: map[uuid.UUID][]domain.Role{}}
+	var g identity.Grants
 	var orgs []orgRole
-	var tenant *uuid.UUID
-	if t.tenant != uuid.Nil {
-		tenant = &t.tenant
-	}
-	err := t.tx.QueryRow(ctx, `SELECT `+grantsColumns("$2")+` FROM users WHERE id = $1`, user, tenant).
+	err := t.tx.QueryRow(ctx, `SELECT `+grantsColumns("$2")+` FROM users WHERE id = $1`, user, nullUUID(t.tenant)).
 		Scan(&g.Operator, &orgs, &g.TenantRoles)
-	for _, o := range orgs {
-		g.Orgs[o.Org] = append(g.Orgs[o.Org], o.Role)
-	}
+	g.Orgs = orgRoles(orgs)
 	return g, err
 }
 func (t *identityTx) Sessions() identity.Sessions           { return sessionRepo{t} }

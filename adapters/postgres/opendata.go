@@ -19,18 +19,14 @@ func (s *Store) OpenData() opendata.Store { return openDataStore{s} }
 
 type openDataStore struct{ s *Store }
 
-// Published sends the tenant's scope and the five reads as one batch: one
+// Published sends the five reads as one scoped batch (readScoped): one
 // round trip per tenant whatever it publishes (national exports read
-// thousands). A batch without BEGIN runs as one implicit transaction, so
-// set_config(…, true) scopes exactly these reads and dies with them; were
-// it ever not applied, row-level security would return nothing (tested:
-// the exports' tests need the rows).
+// thousands; the exports' tests need the rows, so a missing scope fails).
 func (o openDataStore) Published(ctx context.Context, tenant uuid.UUID, statuses []agreement.Status) (*opendata.Published, error) {
 	p := &opendata.Published{Funder: opendata.Funder{ID: tenant}, Rankings: map[uuid.UUID][]call.PublicRankEntry{},
 		Organisations: map[uuid.UUID]*organisation.Organisation{}}
 	err := func() error {
 		b := &pgx.Batch{}
-		b.Queue(`SELECT set_config('app.tenant_id', $1, true)`, tenant.String())
 		b.Queue(`SELECT slug, name, COALESCE(istat_code, '') FROM tenants WHERE id = $1`, tenant).QueryRow(func(row pgx.Row) error {
 			err := row.Scan(&p.Funder.Slug, &p.Funder.Name, &p.Funder.ISTAT)
 			if errors.Is(err, pgx.ErrNoRows) {
@@ -75,7 +71,7 @@ func (o openDataStore) Published(ctx context.Context, tenant uuid.UUID, statuses
 			}
 			return rows.Err()
 		})
-		return o.s.db.SendBatch(ctx, b).Close()
+		return o.s.readScoped(ctx, tenant, b)
 	}()
-	return p, translate(err)
+	return p, err
 }

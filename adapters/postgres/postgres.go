@@ -93,8 +93,8 @@ func (r registry) Lookup(ctx context.Context, id uuid.UUID, slug string) (*tenan
 		out, err = scanTenant(row)
 		return err
 	})
-	if err := r.s.db.SendBatch(ctx, b).Close(); err != nil {
-		return nil, translate(err)
+	if err := r.s.readScoped(ctx, uuid.Nil, b); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -104,11 +104,7 @@ func (s *Store) run(ctx context.Context, tenant uuid.UUID, fn func(pgx.Tx) error
 		// BEGIN and the scope in one round trip: the begin query runs both
 		// statements through the simple protocol (the id is a UUID's own
 		// text, hex and dashes, so it is a safe literal).
-		v := ""
-		if tenant != uuid.Nil {
-			v = tenant.String()
-		}
-		begin := "BEGIN; SELECT set_config('app.tenant_id', '" + v + "', true)"
+		begin := "BEGIN; SELECT set_config('app.tenant_id', '" + scopeValue(tenant) + "', true)"
 		return translate(pgx.BeginTxFunc(ctx, p, pgx.TxOptions{BeginQuery: begin}, fn))
 	}
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
@@ -118,6 +114,25 @@ func (s *Store) run(ctx context.Context, tenant uuid.UUID, fn func(pgx.Tx) error
 		return fn(tx)
 	})
 	return translate(err)
+}
+
+// scopeValue is app.tenant_id's value for tenant: empty for none.
+func scopeValue(tenant uuid.UUID) string {
+	if tenant == uuid.Nil {
+		return ""
+	}
+	return tenant.String()
+}
+
+// readScoped sends b's reads in tenant's scope as one round trip: a batch
+// without BEGIN runs as one implicit transaction, so the set_config(…, true)
+// queued first scopes exactly these reads and dies with them. Were it ever
+// not applied, row-level security would return nothing (fail closed). For
+// hot reads only (authentication, national exports); writes use run.
+func (s *Store) readScoped(ctx context.Context, tenant uuid.UUID, b *pgx.Batch) error {
+	b.QueuedQueries = append([]*pgx.QueuedQuery{{SQL: "SELECT set_config('app.tenant_id', $1, true)", Arguments: []any{scopeValue(tenant)}}},
+		b.QueuedQueries...)
+	return translate(s.db.SendBatch(ctx, b).Close())
 }
 
 // txBeginner is a pool (production): it can begin with a query of ours.
@@ -130,11 +145,7 @@ type txBeginner interface {
 // the setting die with it, committed or not, so a pooled connection never
 // carries a tenant into its next transaction.
 func scope(ctx context.Context, tx pgx.Tx, tenant uuid.UUID) error {
-	v := ""
-	if tenant != uuid.Nil {
-		v = tenant.String()
-	}
-	if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", v); err != nil {
+	if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", scopeValue(tenant)); err != nil {
 		return fmt.Errorf("scope transaction to tenant: %w", err)
 	}
 	return nil

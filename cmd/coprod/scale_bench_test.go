@@ -354,30 +354,22 @@ var scaleTables = []string{"calls", "applications", "agreements", "deliverables"
 // 2,000. It returns the rows written.
 func scaleCopy(b *testing.B, super *pgx.Conn, template, lead, partner uuid.UUID, limit int, remap bool, tables []string) int64 {
 	ctx := context.Background()
-	targets := `CREATE TEMP TABLE scale_targets AS
-			SELECT id AS tenant_id, '` + lead.String() + `'::uuid AS lead, '` + partner.String() + `'::uuid AS partner
-			FROM tenants WHERE kind = 'municipality' AND id <> '` + template.String() + `' ORDER BY slug LIMIT ` + strconv.Itoa(limit)
-	if !remap {
-		if _, err := super.Exec(ctx, targets); err != nil {
+	// The municipalities that receive the copy, and the organisations that
+	// stand for the template's two there: the same two, or two of a pool.
+	targets := `SELECT id AS tenant_id, '` + lead.String() + `'::uuid AS lead, '` + partner.String() + `'::uuid AS partner
+		FROM tenants WHERE kind = 'municipality' AND id <> '` + template.String() + `' ORDER BY slug LIMIT ` + strconv.Itoa(limit)
+	if remap {
+		if _, err := super.Exec(ctx, `INSERT INTO organisations (id, fiscal_code, legal_name, legal_form, created_at, updated_at)
+			SELECT gen_random_uuid(), lpad(i::text, 11, '0'), 'Cooperativa ' || i, 'social_cooperative', now(), now() FROM generate_series(1, 2000) i`); err != nil {
 			b.Fatal(err)
 		}
+		targets = `WITH o AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM organisations WHERE legal_name LIKE 'Cooperativa %')
+			SELECT t.tenant_id, o1.id AS lead, o2.id AS partner FROM (` + targets + `) t
+			JOIN o o1 ON o1.n = 1 + (hashtext(t.tenant_id::text) & 1023)
+			JOIN o o2 ON o2.n = 1025 + (hashtext(t.tenant_id::text || 'p') & 511)`
 	}
-	for _, q := range []string{
-		`INSERT INTO organisations (id, fiscal_code, legal_name, legal_form, created_at, updated_at)
-			SELECT gen_random_uuid(), lpad(i::text, 11, '0'), 'Cooperativa ' || i, 'social_cooperative', now(), now() FROM generate_series(1, 2000) i`,
-		`CREATE TEMP TABLE scale_targets AS
-			WITH o AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM organisations WHERE legal_name LIKE 'Cooperativa %')
-			SELECT t.id AS tenant_id, o1.id AS lead, o2.id AS partner
-			FROM (SELECT id FROM tenants WHERE kind = 'municipality' AND id <> '` + template.String() + `' ORDER BY slug LIMIT ` + strconv.Itoa(limit) + `) t
-			JOIN o o1 ON o1.n = 1 + (hashtext(t.id::text) & 1023)
-			JOIN o o2 ON o2.n = 1025 + (hashtext(t.id::text || 'p') & 511)`,
-	} {
-		if !remap {
-			break
-		}
-		if _, err := super.Exec(ctx, q); err != nil {
-			b.Fatal(err)
-		}
+	if _, err := super.Exec(ctx, `CREATE TEMP TABLE scale_targets AS `+targets); err != nil {
+		b.Fatal(err)
 	}
 	var written int64
 	for _, table := range tables {

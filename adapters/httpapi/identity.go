@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -67,23 +66,13 @@ type IdentityAuth struct {
 	IDs  *identity.Service
 	OIDC OIDC
 
-	mu       sync.Mutex
-	verified map[[sha256.Size]byte]verifiedToken
+	verified domain.Memo[[sha256.Size]byte, identity.Identity]
 }
 
 // VerifiedTTL bounds how long a verified token is trusted without checking
 // its signature again (a key withdrawn by the provider stops being trusted
 // within it).
 const VerifiedTTL = 5 * time.Minute
-
-// maxVerified bounds the remembered tokens; when full they are forgotten at
-// once rather than tracked by age.
-const maxVerified = 50_000
-
-type verifiedToken struct {
-	id    identity.Identity
-	until time.Time
-}
 
 func verifiedKey(p *identity.Provider, tok string) [sha256.Size]byte {
 	return sha256.Sum256([]byte(p.Issuer + "\x00" + p.Audience + "\x00" + tok))
@@ -92,11 +81,8 @@ func verifiedKey(p *identity.Provider, tok string) [sha256.Size]byte {
 // verify checks tok with p, or finds it verified already.
 func (a *IdentityAuth) verify(ctx context.Context, p *identity.Provider, tok string, exp time.Time) (identity.Identity, error) {
 	key, now := verifiedKey(p, tok), time.Now()
-	a.mu.Lock()
-	v, ok := a.verified[key]
-	a.mu.Unlock()
-	if ok && now.Before(v.until) {
-		return v.id, nil
+	if id, ok := a.verified.Get(key, now); ok {
+		return id, nil
 	}
 	id, err := a.OIDC.VerifyBearer(ctx, p, tok)
 	if err != nil {
@@ -106,12 +92,7 @@ func (a *IdentityAuth) verify(ctx context.Context, p *identity.Provider, tok str
 	if exp.Before(until) {
 		until = exp
 	}
-	a.mu.Lock()
-	if a.verified == nil || len(a.verified) >= maxVerified {
-		a.verified = map[[sha256.Size]byte]verifiedToken{}
-	}
-	a.verified[key] = verifiedToken{id: id, until: until}
-	a.mu.Unlock()
+	a.verified.Put(key, id, until)
 	return id, nil
 }
 

@@ -215,33 +215,19 @@ func clientIP(ctx huma.Context) string {
 // seconds; handlers still enter the tenant themselves (status, suspension),
 // so a stale entry never lets a request act where it may not.
 type tenantRefs struct {
-	ttl time.Duration
-	max int
-
-	mu sync.Mutex
-	m  map[string]tenantRef
+	ttl  time.Duration
+	memo domain.Memo[string, tenantRef]
 }
 
 type tenantRef struct {
-	id      uuid.UUID
-	slug    string
-	expires time.Time
+	id   uuid.UUID
+	slug string
 }
 
-func (c *tenantRefs) get(ref string, now time.Time) (tenantRef, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t, ok := c.m[ref]
-	return t, ok && now.Before(t.expires)
-}
+func (c *tenantRefs) get(ref string, now time.Time) (tenantRef, bool) { return c.memo.Get(ref, now) }
 
 func (c *tenantRefs) put(ref string, id uuid.UUID, slug string, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= c.max {
-		c.m = map[string]tenantRef{} // bounded: start over rather than track age
-	}
-	c.m[ref] = tenantRef{id: id, slug: slug, expires: now.Add(c.ttl)}
+	c.memo.Put(ref, tenantRef{id: id, slug: slug}, now.Add(c.ttl))
 }
 
 // documentRateLimit adds the 429 answer, with its headers, to every

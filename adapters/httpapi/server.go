@@ -169,7 +169,7 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	s.coprogramming, s.initiatives = d.Coprogramming, d.Initiatives
 	s.practices, s.catalogue = d.Practices, d.Catalogue
 	s.rate = newRateLimits(cfg.Rate)
-	s.tenantRefs = tenantRefs{ttl: 5 * time.Second, max: 10_000}
+	s.tenantRefs = tenantRefs{ttl: 5 * time.Second, memo: domain.Memo[string, tenantRef]{Max: 10_000}}
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."

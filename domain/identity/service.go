@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -51,17 +50,15 @@ type Service struct {
 	// providers remembers each tenant's provider (or its absence) for
 	// ProviderTTL: authentication reads it at every bearer request. A change
 	// here forgets it at once; other replicas see it within the TTL.
-	mu        sync.Mutex
-	providers map[uuid.UUID]knownProvider
+	providers domain.Memo[uuid.UUID, knownProvider]
 }
 
 // ProviderTTL is how long a tenant's provider settings are reused.
 const ProviderTTL = 30 * time.Second
 
 type knownProvider struct {
-	p     *Provider
-	err   error
-	until time.Time
+	p   *Provider
+	err error
 }
 
 func NewService(store Store, disc Discoverer, now domain.Clock, cfg Config) *Service {
@@ -147,7 +144,7 @@ func (s *Service) SaveProvider(ctx context.Context, tenant uuid.UUID, in Provide
 			"allowedEmailDomains": in.AllowedEmailDomains}
 		return tx.Audit().Append(ctx, audit.New(tenant, p, in.UpdatedAt, "identity_provider.saved", "identity_provider", tenant, summary))
 	})
-	s.forgetProvider(tenant)
+	s.providers.Forget(tenant)
 	return out, err
 }
 
@@ -177,11 +174,8 @@ func (s *Service) ProviderFor(ctx context.Context, realm uuid.UUID) (*Provider, 
 		}
 		return s.cfg.Platform, nil
 	}
-	now := time.Now()
-	s.mu.Lock()
-	k, ok := s.providers[realm]
-	s.mu.Unlock()
-	if ok && now.Before(k.until) {
+	now := s.now()
+	if k, ok := s.providers.Get(realm, now); ok {
 		return k.copy()
 	}
 	var out *Provider
@@ -190,12 +184,7 @@ func (s *Service) ProviderFor(ctx context.Context, realm uuid.UUID) (*Provider, 
 		return err
 	})
 	if err == nil || errors.Is(err, ErrProviderNotConfigured) {
-		s.mu.Lock()
-		if s.providers == nil || len(s.providers) >= 20_000 {
-			s.providers = map[uuid.UUID]knownProvider{}
-		}
-		s.providers[realm] = knownProvider{p: out, err: err, until: now.Add(ProviderTTL)}
-		s.mu.Unlock()
+		s.providers.Put(realm, knownProvider{p: out, err: err}, now.Add(ProviderTTL))
 	}
 	return out, err
 }
@@ -209,13 +198,6 @@ func (k knownProvider) copy() (*Provider, error) {
 	c := *k.p
 	c.Scopes = slices.Clone(k.p.Scopes)
 	return &c, k.err
-}
-
-// forgetProvider drops a tenant's remembered provider (after a change).
-func (s *Service) forgetProvider(tenant uuid.UUID) {
-	s.mu.Lock()
-	delete(s.providers, tenant)
-	s.mu.Unlock()
 }
 
 // Started is what the browser needs to go to the provider.

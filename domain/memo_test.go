@@ -31,3 +31,32 @@ func TestMemo(t *testing.T) {
 		t.Error("c forgotten is still remembered")
 	}
 }
+
+func TestMemoForgettingRefusesOlderReads(t *testing.T) {
+	var m domain.Memo[string, int]
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	mark := m.Since()
+	m.Forget("x") // a change committed while the read was in flight
+	if m.PutSince("a", 1, now.Add(time.Hour), mark) {
+		t.Error("a value read before a forgetting was kept")
+	}
+	if _, ok := m.Get("a", now); ok {
+		t.Error("a is remembered")
+	}
+	mark = m.Since()
+	if !m.PutSince("a", 1, now.Add(time.Hour), mark) {
+		t.Error("a value read after the last forgetting was refused")
+	}
+	m.Put("b", 2, now.Add(time.Hour))
+	m.ForgetIf(func(_ string, v int) bool { return v == 2 })
+	if _, ok := m.Get("b", now); ok {
+		t.Error("b survived ForgetIf")
+	}
+	if _, ok := m.Get("a", now); !ok {
+		t.Error("ForgetIf dropped a, which it did not select")
+	}
+	m.Clear()
+	if _, ok := m.Get("a", now); ok {
+		t.Error("a survived Clear")
+	}
+}

@@ -29,28 +29,33 @@ func (i identityStore) Atomic(ctx context.Context, tenant uuid.UUID, fn func(ide
 	return i.s.run(ctx, tenant, func(tx pgx.Tx) error { return fn(&identityTx{tx: tx, tenant: tenant, sealer: i.sealer}) })
 }
 
-// Known is one query, scoped, in one round trip (readScoped).
+// Known is one query, scoped, in one round trip (readScoped), and
+// remembered until the user's grants change (access.go).
 func (i identityStore) Known(ctx context.Context, scope uuid.UUID, iss, sub string) (*identity.User, identity.Grants, bool, error) {
-	var u identity.User
-	g := identity.Grants{Orgs: map[uuid.UUID][]domain.Role{}}
-	found := false
-	var orgs []orgRole
-	b := &pgx.Batch{}
-	b.Queue(`SELECT `+userColumns+`, `+grantsColumns("$3")+` FROM users WHERE issuer = $1 AND subject = $2`, iss, sub, nullUUID(scope)).
-		QueryRow(func(row pgx.Row) error {
-			err := row.Scan(&u.ID, &u.Issuer, &u.Subject, &u.Email, &u.Name, &u.Locale, &u.CreatedAt, &u.LastLoginAt,
-				&g.Operator, &orgs, &g.TenantRoles)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			found = true
-			return err
-		})
-	if err := i.s.readScoped(ctx, scope, b); err != nil {
-		return nil, g, false, err
+	k, found, err := i.s.access.known(principalKey{scope, iss, sub}, func() (knownUser, bool, error) {
+		var k knownUser
+		found := false
+		var orgs []orgRole
+		b := &pgx.Batch{}
+		b.Queue(`SELECT `+userColumns+`, `+grantsColumns("$3")+` FROM users WHERE issuer = $1 AND subject = $2`, iss, sub, nullUUID(scope)).
+			QueryRow(func(row pgx.Row) error {
+				u := &k.user
+				err := row.Scan(&u.ID, &u.Issuer, &u.Subject, &u.Email, &u.Name, &u.Locale, &u.CreatedAt, &u.LastLoginAt,
+					&k.grants.Operator, &orgs, &k.grants.TenantRoles)
+				if errors.Is(err, pgx.ErrNoRows) {
+					return nil
+				}
+				found = true
+				return err
+			})
+		err := i.s.readScoped(ctx, scope, b)
+		k.grants.Orgs = orgRoles(orgs)
+		return k, found, err
+	})
+	if err != nil {
+		return nil, identity.Grants{Orgs: map[uuid.UUID][]domain.Role{}}, false, err
 	}
-	g.Orgs = orgRoles(orgs)
-	return &u, g, found, nil
+	return &k.user, k.grants, found, nil
 }
 
 // grantsColumns read a user's grants beside their row (users.id), with
@@ -149,6 +154,7 @@ func (r userRepo) Add(ctx context.Context, u *identity.User) error {
 }
 
 func (r userRepo) Update(ctx context.Context, u *identity.User) error {
+	changedAccess(r.t.tx, userChanged(u.ID))
 	_, err := r.t.tx.Exec(ctx, `UPDATE users SET email = $2, name = $3, last_login_at = $4, locale = $5 WHERE id = $1`, u.ID, u.Email, u.Name, u.LastLoginAt, u.Locale)
 	return err
 }
@@ -265,11 +271,13 @@ func (r operatorRepo) Is(ctx context.Context, user uuid.UUID) (bool, error) {
 }
 
 func (r operatorRepo) Add(ctx context.Context, user uuid.UUID, by string, at time.Time) error {
+	changedAccess(r.t.tx, userChanged(user))
 	_, err := r.t.tx.Exec(ctx, `INSERT INTO platform_operators (user_id, granted_by, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, user, by, at)
 	return err
 }
 
 func (r operatorRepo) Remove(ctx context.Context, user uuid.UUID) error {
+	changedAccess(r.t.tx, userChanged(user))
 	_, err := r.t.tx.Exec(ctx, `DELETE FROM platform_operators WHERE user_id = $1`, user)
 	return err
 }
@@ -362,6 +370,7 @@ func (r membershipRepo) ReplaceFromClaims(ctx context.Context, user uuid.UUID, m
 	if r.t.tenant == uuid.Nil {
 		return errNoTenant
 	}
+	changedAccess(r.t.tx, userChanged(user))
 	if _, err := r.t.tx.Exec(ctx, `DELETE FROM tenant_memberships WHERE tenant_id = $1 AND user_id = $2 AND source = 'claims'`, r.t.tenant, user); err != nil {
 		return err
 	}
@@ -380,6 +389,7 @@ func (r membershipRepo) Add(ctx context.Context, m identity.Membership) error {
 	if r.t.tenant == uuid.Nil {
 		return errNoTenant
 	}
+	changedAccess(r.t.tx, userChanged(m.UserID))
 	_, err := r.t.tx.Exec(ctx, `INSERT INTO tenant_memberships (tenant_id, user_id, role, source, created_at) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT DO NOTHING`, r.t.tenant, m.UserID, m.Role, m.Source, m.CreatedAt)
 	if err != nil {

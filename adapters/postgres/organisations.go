@@ -116,12 +116,14 @@ func (r orgRepo) Members(ctx context.Context, org uuid.UUID) ([]organisation.Mem
 }
 
 func (r orgRepo) PutMember(ctx context.Context, m organisation.Member) error {
+	changedAccess(r.tx, userChanged(m.UserID))
 	_, err := r.tx.Exec(ctx, `INSERT INTO organisation_members (organisation_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (organisation_id, user_id) DO UPDATE SET role = EXCLUDED.role`, m.OrganisationID, m.UserID, m.Role, m.CreatedAt)
 	return translate(err)
 }
 
 func (r orgRepo) RemoveMember(ctx context.Context, org, user uuid.UUID) error {
+	changedAccess(r.tx, userChanged(user))
 	tag, err := r.tx.Exec(ctx, `DELETE FROM organisation_members WHERE organisation_id = $1 AND user_id = $2`, org, user)
 	if err != nil {
 		return err

@@ -33,6 +33,7 @@ type DB interface {
 type Store struct {
 	db     DB
 	outbox Outbox
+	access *accessCache // shared by the store's copies
 }
 
 // Outbox turns domain events into jobs inserted in the transaction that
@@ -43,7 +44,7 @@ type Outbox interface {
 
 // WithOutbox returns the store publishing events through o. Without one,
 // events are dropped: tests of persistence alone need no job queue.
-func (s *Store) WithOutbox(o Outbox) *Store { return &Store{db: s.db, outbox: o} }
+func (s *Store) WithOutbox(o Outbox) *Store { return &Store{db: s.db, outbox: o, access: s.access} }
 
 func (s *Store) publish(ctx context.Context, tx pgx.Tx, events ...domain.Event) error {
 	if s.outbox == nil || len(events) == 0 {
@@ -57,7 +58,7 @@ var (
 	_ tenants.Store = registry{}
 )
 
-func NewStore(db DB) *Store { return &Store{db: db} }
+func NewStore(db DB) *Store { return &Store{db: db, access: &accessCache{}} }
 
 // Atomic runs fn in a transaction scoped to tenant: RLS policies compare each
 // row's tenant_id with the transaction-local app.tenant_id.
@@ -84,35 +85,53 @@ func (r registry) Atomic(ctx context.Context, fn func(tenants.Tx) error) error {
 }
 
 // Lookup is one statement sent on its own (the registry is platform-level:
-// no scope to set).
+// no scope to set), remembered until the tenant's row changes (access.go).
 func (r registry) Lookup(ctx context.Context, id uuid.UUID, slug string) (*tenants.Tenant, error) {
-	var out *tenants.Tenant
-	b := &pgx.Batch{}
-	b.Queue(`SELECT `+tenantColumns+` FROM tenants WHERE ($1::uuid IS NOT NULL AND id = $1) OR ($1::uuid IS NULL AND slug = $2)`,
-		nullUUID(id), slug).QueryRow(func(row pgx.Row) (err error) {
-		out, err = scanTenant(row)
-		return err
+	return r.s.access.tenant(tenantKey{id, slug}, func() (*tenants.Tenant, error) {
+		var out *tenants.Tenant
+		b := &pgx.Batch{}
+		b.Queue(`SELECT `+tenantColumns+` FROM tenants WHERE ($1::uuid IS NOT NULL AND id = $1) OR ($1::uuid IS NULL AND slug = $2)`,
+			nullUUID(id), slug).QueryRow(func(row pgx.Row) (err error) {
+			out, err = scanTenant(row)
+			return err
+		})
+		if err := r.s.readScoped(ctx, uuid.Nil, b); err != nil {
+			return nil, err
+		}
+		return out, nil
 	})
-	if err := r.s.readScoped(ctx, uuid.Nil, b); err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 func (s *Store) run(ctx context.Context, tenant uuid.UUID, fn func(pgx.Tx) error) error {
+	var changes []string
+	tracked := func(tx pgx.Tx) error {
+		a := &accessTx{Tx: tx}
+		err := fn(a)
+		changes = a.changes
+		return err
+	}
+	var err error
 	if p, ok := s.db.(txBeginner); ok {
 		// BEGIN and the scope in one round trip: the begin query runs both
 		// statements through the simple protocol (the id is a UUID's own
 		// text, hex and dashes, so it is a safe literal).
 		begin := "BEGIN; SELECT set_config('app.tenant_id', '" + scopeValue(tenant) + "', true)"
-		return translate(pgx.BeginTxFunc(ctx, p, pgx.TxOptions{BeginQuery: begin}, fn))
+		err = pgx.BeginTxFunc(ctx, p, pgx.TxOptions{BeginQuery: begin}, tracked)
+	} else {
+		err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+			if err := scope(ctx, tx, tenant); err != nil {
+				return err
+			}
+			return tracked(tx)
+		})
 	}
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		if err := scope(ctx, tx, tenant); err != nil {
-			return err
+	if err == nil {
+		// Committed: forget before the caller answers, so that its next
+		// request reads what it just changed.
+		for _, c := range changes {
+			s.access.forget(c)
 		}
-		return fn(tx)
-	})
+	}
 	return translate(err)
 }
 

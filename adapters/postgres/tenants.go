@@ -73,6 +73,7 @@ func (r *tenantRepo) Add(ctx context.Context, ts ...*tenants.Tenant) error {
 }
 
 func (r *tenantRepo) Update(ctx context.Context, t *tenants.Tenant) error {
+	changedAccess(r.tx, tenantChanged(t.ID))
 	tag, err := r.tx.Exec(ctx, `UPDATE tenants SET name = $2, population = $3, status = $4, region_id = $5, updated_at = $6, version = $7
 		WHERE id = $1 AND version = $7 - 1`,
 		t.ID, t.Name, t.Population, t.Status, nullUUID(t.RegionID), t.UpdatedAt, t.Version)

@@ -58,6 +58,7 @@ func BenchmarkAPI(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	remember(b, svc, db.App)
 	op := domain.WithPrincipal(ctx, domain.Principal{Subject: "op", Roles: []domain.Role{domain.RolePlatformOperator}})
 	f, err := os.Open("../../tenants/istat/comuni.csv")
 	if err != nil {

@@ -74,6 +74,7 @@ func setupAuth(t *testing.T) *authBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
+	remember(t, b.svc, db.App)
 	mu.Lock()
 	handler = b.svc.handler
 	mu.Unlock()

@@ -273,6 +273,7 @@ func TestServeKilledUnderWriteLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	remember(t, svc, db.App)
 	op := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "op", Roles: []domain.Role{domain.RolePlatformOperator}})
 	if _, err := svc.tenants.Create(op, tenants.CreateInput{Slug: "regione-lombardia", Name: "Lombardia", Kind: tenants.KindRegion, ISTATCode: "03"}); err != nil {
 		t.Fatal(err)

@@ -100,6 +100,7 @@ func dev(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	svc.watchAccess(ctx, pool, log)
 	tokens, err := seedIdentity(ctx, svc, idp, cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("seed dev identities: %w", err)

@@ -173,6 +173,7 @@ func newFuzzAPI(t testing.TB) *fuzzAPI {
 	if err != nil {
 		t.Fatal(err)
 	}
+	remember(t, svc, db.App)
 	// The document of the very deps the handler serves.
 	server, _ := httpapi.New(httpapi.Config{Version: version, PublicURL: cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes}, svc.deps)
 	a := &fuzzAPI{handler: svc.handler, api: server.API(), ops: bodyOperations(server.API()), errs: errs, blobDir: blobDir}

@@ -188,6 +188,7 @@ func setupJobs(t *testing.T, smtpAddr string, extra ...string) *jobBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
+	remember(t, svc, db.App)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := svc.runner.Start(ctx); err != nil {
 		t.Fatal(err)

@@ -37,6 +37,7 @@ func wiredServer(t *testing.T, kv ...string) (*httptest.Server, *services) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	remember(t, svc, db.App)
 	op := domain.WithPrincipal(t.Context(), domain.Principal{Subject: "test-op", Roles: []domain.Role{domain.RolePlatformOperator}})
 	if _, err := svc.tenants.Create(op, tenants.CreateInput{Slug: "regione-lombardia", Name: "Lombardia", Kind: tenants.KindRegion, ISTATCode: "03"}); err != nil {
 		t.Fatal(err)

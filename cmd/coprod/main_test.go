@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/coprod/coprod/adapters/postgres/postgrestest"
 )
@@ -302,3 +305,16 @@ func postmasterPid(t *testing.T, dataDir string) int {
 }
 
 func fmtSscan(s string, pid *int) (int, error) { return fmt.Sscan(s, pid) }
+
+// remember starts svc's hearing of changes of access, as serve does, and
+// waits until it listens: tests then run with principals and tenants
+// remembered (ADR 0022), so that they also check those are forgotten in time.
+func remember(t testing.TB, svc *services, pool *pgxpool.Pool) {
+	t.Helper()
+	svc.watchAccess(t.Context(), pool, slog.New(slog.DiscardHandler))
+	for deadline := time.Now().Add(10 * time.Second); !svc.store.Remembering(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the store did not start listening for changes of access")
+		}
+	}
+}

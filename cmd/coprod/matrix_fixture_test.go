@@ -155,6 +155,7 @@ func setupMatrix(t *testing.T) *matrixFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	remember(t, svc, db.App)
 	mu.Lock()
 	handler = svc.handler
 	mu.Unlock()

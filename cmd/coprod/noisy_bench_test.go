@@ -57,6 +57,7 @@ func BenchmarkNoisyTenant(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	remember(b, svc, db.App)
 	op := domain.WithPrincipal(ctx, domain.Principal{Subject: "op", Roles: []domain.Role{domain.RolePlatformOperator}})
 	if _, err := svc.tenants.Create(op, tenants.CreateInput{Slug: "regione-lombardia", Name: "Lombardia", Kind: tenants.KindRegion, ISTATCode: "03"}); err != nil {
 		b.Fatal(err)

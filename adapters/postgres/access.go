@@ -1,0 +1,192 @@
+package postgres
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/coprod/coprod/domain"
+	"github.com/coprod/coprod/domain/identity"
+	"github.com/coprod/coprod/tenants"
+)
+
+// Every authenticated request reads who its caller is (Known) and the
+// tenant it enters (Lookup): two round trips before any work. The store
+// remembers both, and forgets them when they change (ADR 0022):
+//   - at once, in the process whose transaction changed them: repositories
+//     that write memberships, operator grants, users or tenants record it on
+//     the transaction (changedAccess), and run forgets after the commit;
+//   - within milliseconds, in every other process: triggers on those tables
+//     send the same words with pg_notify at commit (migration 0020), and
+//     WatchAccess hears them.
+//
+// Nothing is remembered unless WatchAccess is listening: a process that
+// cannot hear other processes' changes reads everything fresh.
+const (
+	accessChannel = "coprod_access"
+	// accessTTL bounds what a lost notification could cost.
+	accessTTL = time.Minute
+)
+
+type accessCache struct {
+	live       atomic.Bool
+	principals domain.Memo[principalKey, knownUser]
+	tenants    domain.Memo[tenantKey, tenants.Tenant]
+}
+
+type principalKey struct {
+	scope           uuid.UUID
+	issuer, subject string
+}
+
+type knownUser struct {
+	user   identity.User
+	grants identity.Grants
+}
+
+type tenantKey struct {
+	id   uuid.UUID
+	slug string
+}
+
+// forget applies one change, in the words the triggers send: "u:<user id>"
+// (a user's row, memberships or operator grant), "t:<tenant id>" (a
+// tenant's row), anything else (a TRUNCATE) forgets everything.
+func (c *accessCache) forget(change string) {
+	kind, rest, _ := strings.Cut(change, ":")
+	id, err := uuid.Parse(rest)
+	switch {
+	case err == nil && kind == "u":
+		c.principals.ForgetIf(func(_ principalKey, k knownUser) bool { return k.user.ID == id })
+	case err == nil && kind == "t":
+		c.tenants.ForgetIf(func(_ tenantKey, t tenants.Tenant) bool { return t.ID == id })
+	default:
+		c.principals.Clear()
+		c.tenants.Clear()
+	}
+}
+
+// setLive turns remembering on or off; either way what was remembered goes:
+// changes made while no one listened were not heard.
+func (c *accessCache) setLive(on bool) {
+	c.live.Store(false)
+	c.forget("*")
+	c.live.Store(on)
+}
+
+// accessTx is the transaction run hands to repositories; those that change
+// access note it (changedAccess) for run to forget after the commit.
+type accessTx struct {
+	pgx.Tx
+	changes []string
+}
+
+// changedAccess records, on tx, a change in the triggers' words.
+func changedAccess(tx pgx.Tx, change string) {
+	if a, ok := tx.(*accessTx); ok {
+		a.changes = append(a.changes, change)
+	}
+}
+
+func userChanged(id uuid.UUID) string   { return "u:" + id.String() }
+func tenantChanged(id uuid.UUID) string { return "t:" + id.String() }
+
+// known is Known's memo: the user and grants of (scope, issuer, subject),
+// or a read whose result is remembered if nothing changed meanwhile.
+func (c *accessCache) known(k principalKey, read func() (knownUser, bool, error)) (knownUser, bool, error) {
+	now := time.Now()
+	live := c.live.Load()
+	if live {
+		if v, ok := c.principals.Get(k, now); ok {
+			return v.clone(), true, nil
+		}
+	}
+	mark := c.principals.Since()
+	v, found, err := read()
+	if err == nil && found && live {
+		c.principals.PutSince(k, v.clone(), now.Add(accessTTL), mark)
+	}
+	return v, found, err
+}
+
+// clone keeps the remembered grants out of reach of their callers.
+func (k knownUser) clone() knownUser {
+	k.grants.Orgs = maps.Clone(k.grants.Orgs)
+	for o, rs := range k.grants.Orgs {
+		k.grants.Orgs[o] = slices.Clone(rs)
+	}
+	k.grants.TenantRoles = slices.Clone(k.grants.TenantRoles)
+	return k
+}
+
+// tenant is Lookup's memo.
+func (c *accessCache) tenant(k tenantKey, read func() (*tenants.Tenant, error)) (*tenants.Tenant, error) {
+	now := time.Now()
+	live := c.live.Load()
+	if live {
+		if t, ok := c.tenants.Get(k, now); ok {
+			return &t, nil
+		}
+	}
+	mark := c.tenants.Since()
+	t, err := read()
+	if err == nil && live {
+		c.tenants.PutSince(k, *t, now.Add(accessTTL), mark)
+	}
+	return t, err
+}
+
+// WatchAccess listens for the changes of access that any process commits
+// and forgets what this store remembered of them; it returns when ctx ends.
+// Remembering is on only while it listens: from a successful LISTEN to the
+// first error, then off until it listens again (retrying with backoff).
+// connect opens a connection of its own (not from the pool: LISTEN holds
+// it, and a transaction-pooling proxy would not carry it).
+func (s *Store) WatchAccess(ctx context.Context, connect func(context.Context) (*pgx.Conn, error), failed func(error)) {
+	wait := 100 * time.Millisecond
+	for {
+		err := s.listenAccess(ctx, connect)
+		s.access.setLive(false)
+		if ctx.Err() != nil {
+			return
+		}
+		if failed != nil {
+			failed(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 10*time.Second)
+	}
+}
+
+func (s *Store) listenAccess(ctx context.Context, connect func(context.Context) (*pgx.Conn, error)) error {
+	conn, err := connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+accessChannel); err != nil {
+		return err
+	}
+	s.access.setLive(true)
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		s.access.forget(n.Payload)
+	}
+}
+
+// Remembering reports whether the store remembers access (WatchAccess is
+// listening), for readiness reports and tests.
+func (s *Store) Remembering() bool { return s.access.live.Load() }

@@ -1,0 +1,149 @@
+package postgres_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/coprod/coprod/adapters/postgres"
+	"github.com/coprod/coprod/adapters/postgres/postgrestest"
+	"github.com/coprod/coprod/domain"
+	"github.com/coprod/coprod/domain/identity"
+	"github.com/coprod/coprod/tenants"
+)
+
+// replica is one coprod process's store, hearing changes of access.
+func replica(t *testing.T, db *postgrestest.DB) *postgres.Store {
+	t.Helper()
+	s := postgres.NewStore(db.App)
+	go s.WatchAccess(t.Context(), func(ctx context.Context) (*pgx.Conn, error) { return pgx.Connect(ctx, db.AppURL) }, nil)
+	waitFor(t, "the store listens", s.Remembering)
+	return s
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5 s, still not true: %s", what)
+		}
+	}
+}
+
+// TestAccessRemembered: principals and tenants are remembered (a change
+// that no trigger announces is not seen), forgotten at once by the process
+// that changes them, within moments by the others, and not remembered at
+// all while a process cannot hear the changes (ADR 0022).
+func TestAccessRemembered(t *testing.T) {
+	ctx := t.Context()
+	db := postgrestest.New(t)
+	one, two := replica(t, db), replica(t, db)
+	_, town := twoTenants(t, one)
+	sealer, err := postgres.NewSealer(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := &identity.User{ID: uuid.New(), Issuer: "https://idp.example", Subject: "anna", Email: "anna@example.org", CreatedAt: time.Now(), LastLoginAt: time.Now()}
+	if err := one.Identity(sealer).Atomic(ctx, uuid.Nil, func(tx identity.Tx) error { return tx.Users().Add(ctx, user) }); err != nil {
+		t.Fatal(err)
+	}
+	roles := func(s *postgres.Store) []domain.Role {
+		t.Helper()
+		_, g, ok, err := s.Identity(sealer).Known(ctx, town, user.Issuer, user.Subject)
+		if err != nil || !ok {
+			t.Fatalf("known: %v %v", ok, err)
+		}
+		return g.TenantRoles
+	}
+	grant := func(s *postgres.Store, role domain.Role) {
+		t.Helper()
+		if err := s.Identity(sealer).Atomic(ctx, town, func(tx identity.Tx) error {
+			return tx.Memberships().Add(ctx, identity.Membership{TenantID: town, UserID: user.ID, Role: role, Source: "operator", CreatedAt: time.Now()})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	super, err := pgx.Connect(ctx, db.SuperURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer super.Close(context.Background())
+	// Behind every process's back: triggers off, nothing announced.
+	silently := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := super.Exec(ctx, "SET session_replication_role = replica"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := super.Exec(ctx, sql, args...); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := super.Exec(ctx, "SET session_replication_role = DEFAULT"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	silentGrant := func(role domain.Role) {
+		t.Helper()
+		silently(`INSERT INTO tenant_memberships (tenant_id, user_id, role, source, created_at) VALUES ($1, $2, $3, 'operator', now())`, town, user.ID, role)
+	}
+
+	if r := roles(one); len(r) != 0 {
+		t.Fatalf("roles before any grant: %v", r)
+	}
+	silentGrant(domain.RoleAuditor)
+	if r := roles(one); len(r) != 0 {
+		t.Fatalf("an unannounced grant was read, so nothing is remembered: %v", r)
+	}
+
+	// The process that grants reads it at once; the other within moments.
+	_ = roles(two)
+	grant(one, domain.RoleEvaluator)
+	if r := roles(one); !slices.Contains(r, domain.RoleEvaluator) {
+		t.Fatalf("the granting process still remembers %v", r)
+	}
+	waitFor(t, "the other process forgets the user's grants", func() bool { return slices.Contains(roles(two), domain.RoleEvaluator) })
+
+	// A tenant suspended by one process is refused by the other.
+	enter := func(s *postgres.Store) tenants.Status {
+		t.Helper()
+		tn, err := s.Registry().Lookup(ctx, uuid.Nil, "milano")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tn.Status
+	}
+	if st := enter(two); st != tenants.StatusActive {
+		t.Fatalf("milano: %s", st)
+	}
+	silently(`UPDATE tenants SET name = 'Milano (unannounced)' WHERE id = $1`, town)
+	if tn, _ := two.Registry().Lookup(ctx, uuid.Nil, "milano"); tn.Name != "Milano" {
+		t.Fatalf("an unannounced rename was read, so the tenant is not remembered: %q", tn.Name)
+	}
+	if _, err := tenants.NewService(one.Registry(), nil).ChangeStatus(operatorCtx(t), town.String(), "suspend", "audit", 0); err != nil {
+		t.Fatal(err)
+	}
+	if st := enter(one); st != tenants.StatusSuspended {
+		t.Fatalf("the suspending process still remembers %s", st)
+	}
+	waitFor(t, "the other process forgets the tenant", func() bool { return enter(two) == tenants.StatusSuspended })
+
+	// Deaf, a process remembers nothing: its listener is cut.
+	_ = roles(two)
+	if _, err := super.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN coprod_access'`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a process whose listener is cut stops remembering", func() bool { return !one.Remembering() && !two.Remembering() })
+	silentGrant(domain.RoleOfficer)
+	if r := roles(two); !slices.Contains(r, domain.RoleOfficer) {
+		t.Fatalf("a deaf process answered from memory: %v", r)
+	}
+	// It listens again on its own, remembering nothing from before.
+	waitFor(t, "the listener is back", func() bool { return one.Remembering() && two.Remembering() })
+	silently(`DELETE FROM tenant_memberships WHERE user_id = $1 AND role = $2`, user.ID, domain.RoleOfficer)
+	if r := roles(two); slices.Contains(r, domain.RoleOfficer) {
+		t.Fatalf("what was read while deaf is remembered: %v", r)
+	}
+}

@@ -214,6 +214,15 @@ func (r measurementRepo) Latest(ctx context.Context, assignment uuid.UUID) ([]*m
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*monitoring.Measurement, error) { return scanMeasurement(row) })
 }
 
+// LatestRevision reads the unique index (tenant_id, assignment_id, period,
+// revision) only: a submission must not decode every period reported.
+func (r measurementRepo) LatestRevision(ctx context.Context, assignment uuid.UUID, period string) (int, error) {
+	var rev int
+	err := r.t.tx.QueryRow(ctx, `SELECT COALESCE(max(revision), 0) FROM measurements WHERE tenant_id = $1 AND assignment_id = $2 AND period = $3`,
+		r.t.tenant, assignment, period).Scan(&rev)
+	return rev, err
+}
+
 type paymentRepo struct{ t *agreementTx }
 
 func (r paymentRepo) AddRule(ctx context.Context, rule *monitoring.Rule) error {

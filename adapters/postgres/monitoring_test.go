@@ -101,6 +101,10 @@ func TestMonitoringAndOutcomePayments(t *testing.T) {
 	if _, pays, err = mon.Decide(officer, ab.milan, m2.ID, "verified", "", 0); err != nil || len(pays) != 0 {
 		t.Errorf("verify the correction: %+v %v", pays, err)
 	}
+	// Only the latest revision of a period is corrected.
+	if _, err := mon.Correct(party, ab.milan, m.ID, monitoring.SubmitInput{Value: 66_000, Evidence: "PAI"}, "di nuovo"); !errors.Is(err, monitoring.ErrStep) {
+		t.Errorf("an earlier revision was corrected: %v", err)
+	}
 	// Q4: 150 people → 110 beyond the baseline is €5,500, but the cap leaves €1,000 more.
 	clk.t = time.Date(2027, 12, 1, 0, 0, 0, 0, time.UTC)
 	m4, err := mon.Submit(party, ab.milan, as.ID, monitoring.SubmitInput{Period: "2027-Q4", Value: 150_000, Evidence: "registro"})

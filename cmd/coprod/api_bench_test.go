@@ -407,16 +407,12 @@ func rawBaseline(pool *pgxpool.Pool) http.Handler {
 			if err := tx.QueryRow(r.Context(), `SELECT status FROM agreements WHERE tenant_id = $1 AND id = $2`, tenant, agreementID).Scan(&status); err != nil {
 				return err
 			}
-			rows, err := tx.Query(r.Context(), `SELECT DISTINCT ON (period) period FROM measurements
-				WHERE tenant_id = $1 AND assignment_id = $2 ORDER BY period, revision DESC`, tenant, assignment)
-			if err != nil {
+			var rev int
+			if err := tx.QueryRow(r.Context(), `SELECT COALESCE(max(revision), 0) FROM measurements WHERE tenant_id = $1 AND assignment_id = $2 AND period = $3`,
+				tenant, assignment, in.Period).Scan(&rev); err != nil {
 				return err
 			}
-			taken, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			if err != nil {
-				return err
-			}
-			if slices.Contains(taken, in.Period) {
+			if rev > 0 {
 				return fmt.Errorf("period taken")
 			}
 			if _, err := tx.Exec(r.Context(), `INSERT INTO measurements (tenant_id, id, assignment_id, period, revision, value_milli, numerator_milli,
@@ -425,7 +421,7 @@ func rawBaseline(pool *pgxpool.Pool) http.Handler {
 				tenant, id, assignment, in.Period, int64(in.Value*1000), []byte(in.People), in.Evidence, r.URL.Query().Get("org"), now); err != nil {
 				return err
 			}
-			_, err = tx.Exec(r.Context(), `INSERT INTO audit_events (tenant_id, id, at, actor, action, object_type, object_id, summary)
+			_, err := tx.Exec(r.Context(), `INSERT INTO audit_events (tenant_id, id, at, actor, action, object_type, object_id, summary)
 				VALUES ($1, $2, $3, 'raw', 'measurement.submitted', 'measurement', $4, $5)`, tenant, uuid.New(), now, id,
 				map[string]any{"assignment": assignment, "period": in.Period})
 			return err

@@ -134,6 +134,9 @@ type Measurements interface {
 	Get(ctx context.Context, id uuid.UUID) (*Measurement, error)
 	// Latest returns the latest revision of each period of an assignment.
 	Latest(ctx context.Context, assignment uuid.UUID) ([]*Measurement, error)
+	// LatestRevision is the latest revision of one period of an
+	// assignment, 0 when it has none.
+	LatestRevision(ctx context.Context, assignment uuid.UUID, period string) (int, error)
 }
 
 // Payments: rules and computed payments.

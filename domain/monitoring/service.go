@@ -285,11 +285,11 @@ func (s *Service) Submit(ctx context.Context, tenant, assignmentID uuid.UUID, in
 		if err := in.validate(as); err != nil {
 			return err
 		}
-		latest, err := tx.Measurements().Latest(ctx, assignmentID)
+		rev, err := tx.Measurements().LatestRevision(ctx, assignmentID, in.Period)
 		if err != nil {
 			return err
 		}
-		if slices.ContainsFunc(latest, func(m *Measurement) bool { return m.Period == in.Period }) {
+		if rev > 0 {
 			return ErrPeriodTaken
 		}
 		now := s.now()
@@ -352,14 +352,12 @@ func (s *Service) Correct(ctx context.Context, tenant, measurementID uuid.UUID, 
 		default:
 			return ErrStep.WithMessage("a %s measurement is not corrected; it is still under review", old.Status)
 		}
-		latest, err := tx.Measurements().Latest(ctx, old.AssignmentID)
+		rev, err := tx.Measurements().LatestRevision(ctx, old.AssignmentID, old.Period)
 		if err != nil {
 			return err
 		}
-		for _, m := range latest {
-			if m.Period == old.Period && m.Revision != old.Revision {
-				return ErrStep.WithMessage("correct the latest revision (%d) of this period", m.Revision)
-			}
+		if rev != old.Revision {
+			return ErrStep.WithMessage("correct the latest revision (%d) of this period", rev)
 		}
 		in.Period = old.Period
 		if err := in.validate(as); err != nil {

@@ -1,5 +1,5 @@
 -- Changes of access — a user's row, memberships of tenants and of
--- organisations, operator grants, a tenant's row — are announced on the
+-- organisations, operator grants, a tenant's row or identity provider — are announced on the
 -- channel coprod_access at commit, so that every coprod process forgets what
 -- it remembered of them (ADR 0022). Payloads: 'u:<user id>', 't:<tenant id>',
 -- '*' (a TRUNCATE: forget everything). A rolled-back change sends nothing.
@@ -8,6 +8,8 @@ CREATE FUNCTION notify_access_changed() RETURNS trigger
 BEGIN
     IF TG_LEVEL = 'STATEMENT' THEN
         PERFORM pg_notify('coprod_access', '*');
+    ELSIF TG_TABLE_NAME = 'identity_providers' THEN
+        PERFORM pg_notify('coprod_access', 't:' || COALESCE(NEW.tenant_id, OLD.tenant_id));
     ELSIF TG_TABLE_NAME IN ('tenants', 'users') THEN
         PERFORM pg_notify('coprod_access', (CASE TG_TABLE_NAME WHEN 'tenants' THEN 't:' ELSE 'u:' END) || COALESCE(NEW.id, OLD.id));
     ELSE
@@ -27,6 +29,10 @@ CREATE TRIGGER access_changed AFTER INSERT OR UPDATE OR DELETE ON organisation_m
     FOR EACH ROW EXECUTE FUNCTION notify_access_changed();
 CREATE TRIGGER access_changed AFTER INSERT OR UPDATE OR DELETE ON platform_operators
     FOR EACH ROW EXECUTE FUNCTION notify_access_changed();
+CREATE TRIGGER access_changed AFTER INSERT OR UPDATE OR DELETE ON identity_providers
+    FOR EACH ROW EXECUTE FUNCTION notify_access_changed();
+CREATE TRIGGER access_truncated AFTER TRUNCATE ON identity_providers
+    FOR EACH STATEMENT EXECUTE FUNCTION notify_access_changed();
 CREATE TRIGGER access_truncated AFTER TRUNCATE ON tenants
     FOR EACH STATEMENT EXECUTE FUNCTION notify_access_changed();
 CREATE TRIGGER access_truncated AFTER TRUNCATE ON users

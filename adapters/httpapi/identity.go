@@ -67,6 +67,14 @@ type IdentityAuth struct {
 	OIDC OIDC
 
 	verified domain.Memo[[sha256.Size]byte, identity.Identity]
+	// peeked: a token's unverified iss and exp, decoded once per token
+	// rather than at every request.
+	peeked domain.Memo[[sha256.Size]byte, peek]
+}
+
+type peek struct {
+	iss string
+	exp time.Time
 }
 
 // VerifiedTTL bounds how long a verified token is trusted without checking
@@ -74,13 +82,33 @@ type IdentityAuth struct {
 // within it).
 const VerifiedTTL = 5 * time.Minute
 
-func verifiedKey(p *identity.Provider, tok string) [sha256.Size]byte {
-	return sha256.Sum256([]byte(p.Issuer + "\x00" + p.Audience + "\x00" + tok))
+// verifiedKey names tok (by its hash) as verified by p.
+func verifiedKey(p *identity.Provider, tokHash [sha256.Size]byte) [sha256.Size]byte {
+	return sha256.Sum256([]byte(p.Issuer + "\x00" + p.Audience + "\x00" + string(tokHash[:])))
+}
+
+// peekOnce is peekClaims remembered per token until its exp (at most
+// VerifiedTTL): what it returns only chooses a verifier and bounds a memo,
+// so remembering it trusts nothing.
+func (a *IdentityAuth) peekOnce(tok string) (string, time.Time, error) {
+	tokHash, now := sha256.Sum256([]byte(tok)), time.Now()
+	if p, ok := a.peeked.Get(tokHash, now); ok {
+		return p.iss, p.exp, nil
+	}
+	iss, exp, err := peekClaims(tok)
+	if err == nil {
+		until := now.Add(VerifiedTTL)
+		if exp.Before(until) {
+			until = exp
+		}
+		a.peeked.Put(tokHash, peek{iss, exp}, until)
+	}
+	return iss, exp, err
 }
 
 // verify checks tok with p, or finds it verified already.
 func (a *IdentityAuth) verify(ctx context.Context, p *identity.Provider, tok string, exp time.Time) (identity.Identity, error) {
-	key, now := verifiedKey(p, tok), time.Now()
+	key, now := verifiedKey(p, sha256.Sum256([]byte(tok))), time.Now()
 	if id, ok := a.verified.Get(key, now); ok {
 		return id, nil
 	}
@@ -102,7 +130,7 @@ func (a *IdentityAuth) Authenticate(ctx context.Context, r *http.Request, tenant
 		if strings.Count(tok, ".") != 2 {
 			return domain.Principal{}, false, nil // not a JWT: another authenticator's
 		}
-		iss, exp, err := peekClaims(tok)
+		iss, exp, err := a.peekOnce(tok)
 		if err != nil {
 			return domain.Principal{}, false, err
 		}

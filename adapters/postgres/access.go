@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"maps"
+	"net"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -16,11 +17,12 @@ import (
 	"github.com/coprod/coprod/tenants"
 )
 
-// Every authenticated request reads who its caller is (Known) and the
-// tenant it enters (Lookup): two round trips before any work. The store
-// remembers both, and forgets them when they change (ADR 0022):
+// Every authenticated request reads who its caller is (Known), the tenant it
+// enters (Lookup) and that tenant's identity provider (Provider): round trips
+// before any work. The store remembers them, and forgets them when they
+// change (ADR 0022):
 //   - at once, in the process whose transaction changed them: repositories
-//     that write memberships, operator grants, users or tenants record it on
+//     that write memberships, operator grants, users, tenants or providers record it on
 //     the transaction (changedAccess), and run forgets after the commit;
 //   - within milliseconds, in every other process: triggers on those tables
 //     send the same words with pg_notify at commit (migration 0020), and
@@ -30,14 +32,26 @@ import (
 // cannot hear other processes' changes reads everything fresh.
 const (
 	accessChannel = "coprod_access"
-	// accessTTL bounds what a lost notification could cost.
-	accessTTL = time.Minute
+	// accessTTL bounds what a listener that hangs without an error could
+	// cost; TCP keepalives (watchDialer) turn a dead peer into an error
+	// within about 25 s.
+	accessTTL = 10 * time.Minute
 )
+
+// newAccessCache sizes the memos for every municipality of Italy (by id and
+// by slug) and their users.
+func newAccessCache() *accessCache {
+	c := &accessCache{}
+	c.principals.Max, c.tenants.Max, c.providers.Max = 100_000, 20_000, 20_000
+	return c
+}
 
 type accessCache struct {
 	live       atomic.Bool
 	principals domain.Memo[principalKey, knownUser]
 	tenants    domain.Memo[tenantKey, tenants.Tenant]
+	// providers: a tenant's identity provider, nil when it has none.
+	providers domain.Memo[uuid.UUID, *identity.Provider]
 }
 
 type principalKey struct {
@@ -66,9 +80,11 @@ func (c *accessCache) forget(change string) {
 		c.principals.ForgetIf(func(_ principalKey, k knownUser) bool { return k.user.ID == id })
 	case err == nil && kind == "t":
 		c.tenants.ForgetIf(func(_ tenantKey, t tenants.Tenant) bool { return t.ID == id })
+		c.providers.Forget(id)
 	default:
 		c.principals.Clear()
 		c.tenants.Clear()
+		c.providers.Clear()
 	}
 }
 
@@ -142,13 +158,44 @@ func (c *accessCache) tenant(k tenantKey, read func() (*tenants.Tenant, error)) 
 	return t, err
 }
 
+// provider is Provider's memo; read returns nil for a tenant without one.
+func (c *accessCache) provider(tenant uuid.UUID, read func() (*identity.Provider, error)) (*identity.Provider, error) {
+	now := time.Now()
+	live := c.live.Load()
+	p, ok := (*identity.Provider)(nil), false
+	if live {
+		p, ok = c.providers.Get(tenant, now)
+	}
+	if !ok {
+		mark := c.providers.Since()
+		var err error
+		if p, err = read(); err != nil {
+			return nil, err
+		}
+		if live {
+			c.providers.PutSince(tenant, p, now.Add(accessTTL), mark)
+		}
+	}
+	if p == nil {
+		return nil, identity.ErrProviderNotConfigured
+	}
+	out := *p // the caller's to change
+	out.Scopes = slices.Clone(p.Scopes)
+	out.AllowedEmailDomains = slices.Clone(p.AllowedEmailDomains)
+	out.Claims.GroupRoles = maps.Clone(p.Claims.GroupRoles)
+	return &out, nil
+}
+
 // WatchAccess listens for the changes of access that any process commits
 // and forgets what this store remembered of them; it returns when ctx ends.
 // Remembering is on only while it listens: from a successful LISTEN to the
 // first error, then off until it listens again (retrying with backoff).
-// connect opens a connection of its own (not from the pool: LISTEN holds
+// It opens a connection of its own with cfg (not from the pool: LISTEN holds
 // it, and a transaction-pooling proxy would not carry it).
-func (s *Store) WatchAccess(ctx context.Context, connect func(context.Context) (*pgx.Conn, error), failed func(error)) {
+func (s *Store) WatchAccess(ctx context.Context, cfg *pgx.ConnConfig, failed func(error)) {
+	cfg = cfg.Copy()
+	cfg.DialFunc = watchDialer.DialContext
+	connect := func(ctx context.Context) (*pgx.Conn, error) { return pgx.ConnectConfig(ctx, cfg) }
 	wait := 100 * time.Millisecond
 	for {
 		err := s.listenAccess(ctx, connect)
@@ -167,6 +214,11 @@ func (s *Store) WatchAccess(ctx context.Context, connect func(context.Context) (
 		wait = min(2*wait, 10*time.Second)
 	}
 }
+
+// watchDialer probes an idle listener's connection: a peer gone without a
+// word is an error after 10 s idle + 3 probes 5 s apart.
+var watchDialer = &net.Dialer{Timeout: 10 * time.Second,
+	KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 10 * time.Second, Interval: 5 * time.Second, Count: 3}}
 
 func (s *Store) listenAccess(ctx context.Context, connect func(context.Context) (*pgx.Conn, error)) error {
 	conn, err := connect(ctx)

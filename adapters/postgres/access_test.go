@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -20,7 +21,11 @@ import (
 func replica(t *testing.T, db *postgrestest.DB) *postgres.Store {
 	t.Helper()
 	s := postgres.NewStore(db.App)
-	go s.WatchAccess(t.Context(), func(ctx context.Context) (*pgx.Conn, error) { return pgx.Connect(ctx, db.AppURL) }, nil)
+	cfg, err := pgx.ParseConfig(db.AppURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.WatchAccess(t.Context(), cfg, nil)
 	waitFor(t, "the store listens", s.Remembering)
 	return s
 }
@@ -129,6 +134,37 @@ func TestAccessRemembered(t *testing.T) {
 		t.Fatalf("the suspending process still remembers %s", st)
 	}
 	waitFor(t, "the other process forgets the tenant", func() bool { return enter(two) == tenants.StatusSuspended })
+
+	// A tenant's identity provider: its absence is remembered, then its
+	// settings, both forgotten when saved.
+	provider := func(s *postgres.Store) string {
+		t.Helper()
+		p, err := s.Identity(sealer).Provider(ctx, town)
+		if errors.Is(err, identity.ErrProviderNotConfigured) {
+			return ""
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Issuer
+	}
+	if iss := provider(one) + provider(two); iss != "" {
+		t.Fatalf("a provider before any was saved: %q", iss)
+	}
+	if err := two.Identity(sealer).Atomic(ctx, town, func(tx identity.Tx) error {
+		return tx.Providers().Save(ctx, &identity.Provider{TenantID: town, Issuer: "https://login.milano.example", ClientID: "coprod",
+			ClientSecret: "s", Scopes: []string{"openid"}, Audience: "coprod", UpdatedAt: time.Now(), Version: 1})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if iss := provider(two); iss != "https://login.milano.example" {
+		t.Fatalf("the saving process still remembers %q", iss)
+	}
+	waitFor(t, "the other process forgets the provider", func() bool { return provider(one) == "https://login.milano.example" })
+	silently(`UPDATE identity_providers SET issuer = 'https://unannounced.example' WHERE tenant_id = $1`, town)
+	if iss := provider(one); iss != "https://login.milano.example" {
+		t.Fatalf("an unannounced change was read, so the provider is not remembered: %q", iss)
+	}
 
 	// Deaf, a process remembers nothing: its listener is cut.
 	_ = roles(two)

@@ -58,6 +58,29 @@ func (i identityStore) Known(ctx context.Context, scope uuid.UUID, iss, sub stri
 	return &k.user, k.grants, found, nil
 }
 
+// Provider is one query, scoped, in one round trip, remembered (with its
+// absence) until the tenant's settings change (access.go).
+func (i identityStore) Provider(ctx context.Context, tenant uuid.UUID) (*identity.Provider, error) {
+	if tenant == uuid.Nil {
+		return nil, errNoTenant
+	}
+	return i.s.access.provider(tenant, func() (*identity.Provider, error) {
+		var out *identity.Provider
+		b := &pgx.Batch{}
+		b.Queue(providerQuery, tenant).QueryRow(func(row pgx.Row) (err error) {
+			out, err = scanProvider(row, tenant, i.sealer)
+			if errors.Is(err, identity.ErrProviderNotConfigured) {
+				return nil // remembered too: most tenants log in through the platform's
+			}
+			return err
+		})
+		if err := i.s.readScoped(ctx, tenant, b); err != nil {
+			return nil, err
+		}
+		return out, nil
+	})
+}
+
 // grantsColumns read a user's grants beside their row (users.id), with
 // their roles in the tenant given by the parameter tenantParam (none when
 // null).
@@ -288,13 +311,18 @@ func (r providerRepo) Get(ctx context.Context) (*identity.Provider, error) {
 	if r.t.tenant == uuid.Nil {
 		return nil, errNoTenant
 	}
-	p := identity.Provider{TenantID: r.t.tenant}
+	return scanProvider(r.t.tx.QueryRow(ctx, providerQuery, r.t.tenant), r.t.tenant, r.t.sealer)
+}
+
+const providerQuery = `SELECT issuer, client_id, client_secret_sealed, scopes, audience, email_claim, name_claim, groups_claim,
+		group_roles, allowed_email_domains, updated_at, version
+	FROM identity_providers WHERE tenant_id = $1`
+
+func scanProvider(row pgx.Row, tenant uuid.UUID, sealer *Sealer) (*identity.Provider, error) {
+	p := identity.Provider{TenantID: tenant}
 	var sealed, roles []byte
-	err := r.t.tx.QueryRow(ctx, `SELECT issuer, client_id, client_secret_sealed, scopes, audience, email_claim, name_claim, groups_claim,
-			group_roles, allowed_email_domains, updated_at, version
-		FROM identity_providers WHERE tenant_id = $1`, r.t.tenant).
-		Scan(&p.Issuer, &p.ClientID, &sealed, &p.Scopes, &p.Audience, &p.Claims.EmailClaim, &p.Claims.NameClaim, &p.Claims.GroupsClaim,
-			&roles, &p.AllowedEmailDomains, &p.UpdatedAt, &p.Version)
+	err := row.Scan(&p.Issuer, &p.ClientID, &sealed, &p.Scopes, &p.Audience, &p.Claims.EmailClaim, &p.Claims.NameClaim, &p.Claims.GroupsClaim,
+		&roles, &p.AllowedEmailDomains, &p.UpdatedAt, &p.Version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, identity.ErrProviderNotConfigured
 	}
@@ -304,7 +332,7 @@ func (r providerRepo) Get(ctx context.Context) (*identity.Provider, error) {
 	if err := json.Unmarshal(roles, &p.Claims.GroupRoles); err != nil {
 		return nil, err
 	}
-	secret, err := r.t.sealer.Open(sealed, r.t.tenant[:])
+	secret, err := sealer.Open(sealed, tenant[:])
 	if err != nil {
 		return nil, err
 	}
@@ -316,6 +344,7 @@ func (r providerRepo) Save(ctx context.Context, p *identity.Provider) error {
 	if r.t.tenant == uuid.Nil || p.TenantID != r.t.tenant {
 		return errNoTenant
 	}
+	changedAccess(r.t.tx, tenantChanged(r.t.tenant))
 	sealed, err := r.t.sealer.Seal([]byte(p.ClientSecret), r.t.tenant[:])
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/coprod/coprod/adapters/httpapi"
+	"github.com/coprod/coprod/adapters/postgres"
 )
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -113,6 +114,7 @@ func newPool(ctx context.Context, url string, maxConns int) (*pgxpool.Pool, erro
 	if _, ok := cfg.ConnConfig.RuntimeParams["statement_timeout"]; !ok {
 		cfg.ConnConfig.RuntimeParams["statement_timeout"] = "60000"
 	}
+	postgres.ConfigurePool(cfg)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err

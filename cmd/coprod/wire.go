@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"riverqueue.com/riverui"
 
@@ -65,8 +64,7 @@ type services struct {
 // it hears every process's changes of access (ADR 0022), until ctx ends.
 // The API processes run it; the workers read fresh.
 func (s *services) watchAccess(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) {
-	cfg := pool.Config().ConnConfig
-	go s.store.WatchAccess(ctx, func(ctx context.Context) (*pgx.Conn, error) { return pgx.ConnectConfig(ctx, cfg) }, func(err error) {
+	go s.store.WatchAccess(ctx, pool.Config().ConnConfig, func(err error) {
 		log.Warn("not hearing changes of access: principals and tenants are read fresh until it listens again", "err", err)
 	})
 }

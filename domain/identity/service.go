@@ -46,19 +46,6 @@ type Service struct {
 	disc  Discoverer
 	now   domain.Clock
 	cfg   Config
-
-	// providers remembers each tenant's provider (or its absence) for
-	// ProviderTTL: authentication reads it at every bearer request. A change
-	// here forgets it at once; other replicas see it within the TTL.
-	providers domain.Memo[uuid.UUID, knownProvider]
-}
-
-// ProviderTTL is how long a tenant's provider settings are reused.
-const ProviderTTL = 30 * time.Second
-
-type knownProvider struct {
-	p   *Provider
-	err error
 }
 
 func NewService(store Store, disc Discoverer, now domain.Clock, cfg Config) *Service {
@@ -144,7 +131,6 @@ func (s *Service) SaveProvider(ctx context.Context, tenant uuid.UUID, in Provide
 			"allowedEmailDomains": in.AllowedEmailDomains}
 		return tx.Audit().Append(ctx, audit.New(tenant, p, in.UpdatedAt, "identity_provider.saved", "identity_provider", tenant, summary))
 	})
-	s.providers.Forget(tenant)
 	return out, err
 }
 
@@ -174,30 +160,9 @@ func (s *Service) ProviderFor(ctx context.Context, realm uuid.UUID) (*Provider, 
 		}
 		return s.cfg.Platform, nil
 	}
-	now := s.now()
-	if k, ok := s.providers.Get(realm, now); ok {
-		return k.copy()
-	}
-	var out *Provider
-	err := s.store.Atomic(ctx, realm, func(tx Tx) (err error) {
-		out, err = tx.Providers().Get(ctx)
-		return err
-	})
-	if err == nil || errors.Is(err, ErrProviderNotConfigured) {
-		s.providers.Put(realm, knownProvider{p: out, err: err}, now.Add(ProviderTTL))
-	}
-	return out, err
-}
-
-// copy hands out a provider that the caller may change without changing
-// the remembered one.
-func (k knownProvider) copy() (*Provider, error) {
-	if k.p == nil {
-		return nil, k.err
-	}
-	c := *k.p
-	c.Scopes = slices.Clone(k.p.Scopes)
-	return &c, k.err
+	// Bearer requests pay this every time: the store may remember it until
+	// the settings change (adapters/postgres, ADR 0022).
+	return s.store.Provider(ctx, realm)
 }
 
 // Started is what the browser needs to go to the provider.

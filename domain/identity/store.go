@@ -43,6 +43,10 @@ type Store interface {
 	// in scope, read-only and in one round trip (authentication runs it at
 	// every bearer request); ok is false when there is no such user yet.
 	Known(ctx context.Context, scope uuid.UUID, issuer, subject string) (u *User, g Grants, ok bool, err error)
+	// Provider reads a tenant's provider settings for authentication,
+	// read-only and outside any use case; ErrProviderNotConfigured when it
+	// has none. The caller may change what it returns.
+	Provider(ctx context.Context, tenant uuid.UUID) (*Provider, error)
 }
 
 // Tx is the identity view of one transaction.

@@ -123,8 +123,12 @@ func New(t testing.TB) *DB {
 		t.Fatalf("create test database: %v", err)
 	}
 	db := &DB{Name: name, AppURL: swapDB(urls.AppURL, name), OwnerURL: swapDB(urls.OwnerURL, name), SuperURL: swapDB(super.Config().ConnString(), name)}
-	var err error
-	if db.App, err = pgxpool.New(ctx, db.AppURL); err != nil {
+	appCfg, err := pgxpool.ParseConfig(db.AppURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	postgres.ConfigurePool(appCfg) // as the service's pool
+	if db.App, err = pgxpool.NewWithConfig(ctx, appCfg); err != nil {
 		t.Fatal(err)
 	}
 	if db.Owner, err = pgxpool.New(ctx, db.OwnerURL); err != nil {

@@ -2,6 +2,8 @@ package tenants_test
 
 import (
 	"errors"
+	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -166,6 +168,34 @@ func TestSlugify(t *testing.T) {
 		}
 		if !tenants.ValidSlug(got) {
 			t.Errorf("Slugify(%q) = %q is not a valid slug", in, got)
+		}
+	}
+}
+
+// TestSlugShape checks the hand-written slug check against the pattern it
+// implements, on random strings over an alphabet that exercises every rule.
+func TestSlugShape(t *testing.T) {
+	re := regexp.MustCompile(`^[a-z0-9](?:[a-z0-9]|-[a-z0-9]){1,62}$`)
+	r := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "az09-Z_ é"
+	for range 200_000 {
+		b := make([]byte, r.IntN(70))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		s := string(b)
+		if want := re.MatchString(s) && !map[string]bool{"admin": true, "api": true, "platform": true, "public": true, "me": true, "system": true, "v1": true}[s]; tenants.ValidSlug(s) != want {
+			t.Fatalf("ValidSlug(%q) = %v, the pattern says %v", s, !want, want)
+		}
+	}
+	for _, s := range []string{"milano", "reggio-emilia", "a1", strings.Repeat("a", 63)} {
+		if !tenants.ValidSlug(s) {
+			t.Errorf("%q refused", s)
+		}
+	}
+	for _, s := range []string{"a", "-a", "a-", "a--b", strings.Repeat("a", 64), "Milano", "admin"} {
+		if tenants.ValidSlug(s) {
+			t.Errorf("%q accepted", s)
 		}
 	}
 }

@@ -255,6 +255,12 @@ func TestRequestIDAndHealth(t *testing.T) {
 	if id := r.header.Get("X-Request-Id"); id == "" || strings.Contains(id, " ") {
 		t.Errorf("malformed request id accepted or none generated: %q", id)
 	}
+	for id, kept := range map[string]bool{strings.Repeat("A.9_:-", 21) + "ab": true, strings.Repeat("a", 129): false, "a/b": false, "é": false} {
+		r = b.call(t, "GET", "/healthz", "", "", 200, "X-Request-Id", id)
+		if got := r.header.Get("X-Request-Id"); (got == id) != kept || got == "" {
+			t.Errorf("request id %q (%d bytes): answered %q, kept should be %v", id, len(id), got, kept)
+		}
+	}
 	r = b.do(t, "GET", "/v1/tenants/nope", opToken, "", "X-Request-Id", "trace-42")
 	if r.body["requestId"] != "trace-42" {
 		t.Errorf("problem without the request id: %s", r.raw)

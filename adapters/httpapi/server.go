@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -245,7 +244,21 @@ func setLogTenant(ctx context.Context, tenant string) {
 	}
 }
 
-var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+// validRequestID: 1–128 of A–Z a–z 0–9 . _ : - (a caller's id is echoed
+// in headers and logs; anything else is replaced).
+func validRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == ':', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 type statusRecorder struct {
 	http.ResponseWriter
@@ -278,7 +291,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
-		if !requestIDRE.MatchString(id) {
+		if !validRequestID(id) {
 			var b [12]byte
 			_, _ = rand.Read(b[:])
 			id = hex.EncodeToString(b[:])
@@ -305,9 +318,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					writeProblem(rec, newProblem(http.StatusInternalServerError, "internal", "internal error"), id)
 				}
 			}
-			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", rec.status,
-				"bytes", rec.bytes, "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
-			s.log.InfoContext(ctx, "request", attrs...)
+			s.log.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
+				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000))
 			if s.observer != nil {
 				s.observer.ObserveRequest(route, r.Method, rec.status, ri.tenant, time.Since(start))
 			}

@@ -113,22 +113,30 @@ func changedAccess(tx pgx.Tx, change string) {
 func userChanged(id uuid.UUID) string   { return "u:" + id.String() }
 func tenantChanged(id uuid.UUID) string { return "t:" + id.String() }
 
-// known is Known's memo: the user and grants of (scope, issuer, subject),
-// or a read whose result is remembered if nothing changed meanwhile.
-func (c *accessCache) known(k principalKey, read func() (knownUser, bool, error)) (knownUser, bool, error) {
-	now := time.Now()
-	live := c.live.Load()
+// recall answers k from m while changes are heard, or reads it; what was
+// read is remembered when keep says so and nothing was forgotten during the
+// read (it may predate the change). The value is the memo's own: callers
+// hand out copies.
+func recall[K comparable, V any](c *accessCache, m *domain.Memo[K, V], k K, read func() (v V, keep bool, err error)) (V, bool, error) {
+	now, live := time.Now(), c.live.Load()
 	if live {
-		if v, ok := c.principals.Get(k, now); ok {
-			return v.clone(), true, nil
+		if v, ok := m.Get(k, now); ok {
+			return v, true, nil
 		}
 	}
-	mark := c.principals.Since()
-	v, found, err := read()
-	if err == nil && found && live {
-		c.principals.PutSince(k, v.clone(), now.Add(accessTTL), mark)
+	mark := m.Since()
+	v, keep, err := read()
+	if err == nil && keep && live {
+		m.PutSince(k, v, now.Add(accessTTL), mark)
 	}
-	return v, found, err
+	return v, keep, err
+}
+
+// known is Known's memo: the user and grants of (scope, issuer, subject);
+// an unknown user is not remembered (their first request creates them).
+func (c *accessCache) known(k principalKey, read func() (knownUser, bool, error)) (knownUser, bool, error) {
+	v, found, err := recall(c, &c.principals, k, read)
+	return v.clone(), found, err
 }
 
 // clone keeps the remembered grants out of reach of their callers.
@@ -143,38 +151,28 @@ func (k knownUser) clone() knownUser {
 
 // tenant is Lookup's memo.
 func (c *accessCache) tenant(k tenantKey, read func() (*tenants.Tenant, error)) (*tenants.Tenant, error) {
-	now := time.Now()
-	live := c.live.Load()
-	if live {
-		if t, ok := c.tenants.Get(k, now); ok {
-			return &t, nil
+	t, _, err := recall(c, &c.tenants, k, func() (tenants.Tenant, bool, error) {
+		t, err := read()
+		if err != nil {
+			return tenants.Tenant{}, false, err
 		}
+		return *t, true, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	mark := c.tenants.Since()
-	t, err := read()
-	if err == nil && live {
-		c.tenants.PutSince(k, *t, now.Add(accessTTL), mark)
-	}
-	return t, err
+	return &t, nil
 }
 
-// provider is Provider's memo; read returns nil for a tenant without one.
+// provider is Provider's memo; read returns nil for a tenant without one,
+// which is remembered too.
 func (c *accessCache) provider(tenant uuid.UUID, read func() (*identity.Provider, error)) (*identity.Provider, error) {
-	now := time.Now()
-	live := c.live.Load()
-	p, ok := (*identity.Provider)(nil), false
-	if live {
-		p, ok = c.providers.Get(tenant, now)
-	}
-	if !ok {
-		mark := c.providers.Since()
-		var err error
-		if p, err = read(); err != nil {
-			return nil, err
-		}
-		if live {
-			c.providers.PutSince(tenant, p, now.Add(accessTTL), mark)
-		}
+	p, _, err := recall(c, &c.providers, tenant, func() (*identity.Provider, bool, error) {
+		p, err := read()
+		return p, true, err
+	})
+	if err != nil {
+		return nil, err
 	}
 	if p == nil {
 		return nil, identity.ErrProviderNotConfigured

@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -23,15 +22,12 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	r, _ := humago.Unwrap(ctx)
 	var tenant uuid.UUID
 	if ref := ctx.Param("tenant"); ref != "" {
-		// Resolution only: whether the caller may act there is the use case's call.
-		now := time.Now()
-		if t, ok := s.tenantRefs.get(ref, now); ok {
-			tenant = t.id
-			setLogTenant(ctx.Context(), t.slug)
-		} else if t, err := s.tenants.Resolve(ctx.Context(), ref); err == nil {
+		// Resolution only: whether the caller may act there is the use case's
+		// call. The store remembers tenants (ADR 0022), so a request the
+		// limiter refuses costs no round trip.
+		if t, err := s.tenants.Resolve(ctx.Context(), ref); err == nil {
 			tenant = t.ID
 			setLogTenant(ctx.Context(), t.Slug)
-			s.tenantRefs.put(ref, t.ID, t.Slug, now)
 		}
 	}
 	for _, a := range s.auth {

@@ -208,28 +208,6 @@ func clientIP(ctx huma.Context) string {
 	return host
 }
 
-// tenantRefs caches what a route's tenant reference (slug or id) resolves
-// to, for authentication, logs and rate limiting, which need only its id
-// and slug: without it every request, refused ones included, costs a
-// transaction before the limiter can refuse it. Entries live a few
-// seconds; handlers still enter the tenant themselves (status, suspension),
-// so a stale entry never lets a request act where it may not.
-type tenantRefs struct {
-	ttl  time.Duration
-	memo domain.Memo[string, tenantRef]
-}
-
-type tenantRef struct {
-	id   uuid.UUID
-	slug string
-}
-
-func (c *tenantRefs) get(ref string, now time.Time) (tenantRef, bool) { return c.memo.Get(ref, now) }
-
-func (c *tenantRefs) put(ref string, id uuid.UUID, slug string, now time.Time) {
-	c.memo.Put(ref, tenantRef{id: id, slug: slug}, now.Add(c.ttl))
-}
-
 // documentRateLimit adds the 429 answer, with its headers, to every
 // operation that can be limited (all but the health probes), shaped like
 // the operation's other problems.

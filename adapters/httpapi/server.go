@@ -134,16 +134,15 @@ type Server struct {
 	activeTenants func(context.Context) ([]uuid.UUID, error)
 	// exports bounds the national open-data downloads streaming at once:
 	// each holds a few pool connections for seconds, and they are public.
-	exports    chan struct{}
-	oidc       OIDC
-	ready      func(context.Context) error
-	auth       []Authenticator
-	log        *slog.Logger
-	observer   RequestObserver
-	rate       *rateLimits
-	tenantRefs tenantRefs
-	api        huma.API
-	mux        *http.ServeMux
+	exports  chan struct{}
+	oidc     OIDC
+	ready    func(context.Context) error
+	auth     []Authenticator
+	log      *slog.Logger
+	observer RequestObserver
+	rate     *rateLimits
+	api      huma.API
+	mux      *http.ServeMux
 }
 
 func init() {
@@ -168,7 +167,6 @@ func New(cfg Config, d Deps) (*Server, http.Handler) {
 	s.coprogramming, s.initiatives = d.Coprogramming, d.Initiatives
 	s.practices, s.catalogue = d.Practices, d.Catalogue
 	s.rate = newRateLimits(cfg.Rate)
-	s.tenantRefs = tenantRefs{ttl: 5 * time.Second, memo: domain.Memo[string, tenantRef]{Max: 10_000}}
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("coprod", cfg.Version)
 	hc.Info.Description = "Co-design of social services between municipalities and third-sector organisations (Italian Third Sector Code, art. 55)."

@@ -186,17 +186,38 @@ func (s *Server) registerAgreements() {
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-agreements", Method: http.MethodGet, Path: "/v1/tenants/{tenant}/agreements", Tags: tags, Security: bearer,
-		Summary: "Agreements: all to staff, their own to parties' members", Errors: []int{401, 403, 404},
-	}, func(ctx context.Context, in *TenantPath) (*struct{ Body []AgreementIO }, error) {
+		Summary: "Agreements: all to staff, their own to parties' members", Errors: []int{401, 403, 404, 422},
+	}, func(ctx context.Context, in *struct {
+		TenantPath
+		Cursor string `query:"cursor" maxLength:"64"`
+		Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
+	}) (*struct {
+		Body struct {
+			Items      []AgreementIO `json:"items"`
+			NextCursor string        `json:"nextCursor,omitempty"`
+		}
+	}, error) {
 		t, err := s.enter(ctx, in.Tenant)
 		if err != nil {
 			return nil, err
 		}
-		items, err := s.agreements.List(ctx, t.ID)
+		after, err := decodeCursor(in.Cursor)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		return &struct{ Body []AgreementIO }{Body: listOf(items, agreementOut)}, nil
+		items, next, err := s.agreements.List(ctx, t.ID, agreement.Filter{After: after, Limit: in.Limit})
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		out := &struct {
+			Body struct {
+				Items      []AgreementIO `json:"items"`
+				NextCursor string        `json:"nextCursor,omitempty"`
+			}
+		}{}
+		out.Body.Items = listOf(items, agreementOut)
+		out.Body.NextCursor = encodeCursor(next)
+		return out, nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-agreement", Method: http.MethodGet, Path: "/v1/tenants/{tenant}/agreements/{agreement}", Tags: tags, Security: bearer,

@@ -132,6 +132,16 @@ type RuleIO struct {
 	EvidenceRequired bool      `json:"evidenceRequired,omitempty"`
 }
 
+// decodeCodeCursor reads the cursor of a list keyed by an indicator code
+// rather than an id: the last code of a page, which is already URL-safe and
+// at most 60 bytes, so it is the cursor as it is.
+func decodeCodeCursor(s string) (string, error) {
+	if s != "" && !impact.ValidCode(s) {
+		return "", errBadCursor
+	}
+	return s, nil
+}
+
 func (s *Server) registerMonitoring() {
 	if s.monitoring == nil {
 		return
@@ -139,17 +149,38 @@ func (s *Server) registerMonitoring() {
 	tags := []string{"Monitoring"}
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-indicators", Method: http.MethodGet, Path: "/v1/tenants/{tenant}/indicators", Tags: tags, Security: bearer,
-		Summary: "The tenant's indicator library", Errors: []int{401, 403, 404},
-	}, func(ctx context.Context, in *TenantPath) (*struct{ Body []IndicatorIO }, error) {
+		Summary: "The tenant's indicator library, in code order", Errors: []int{401, 403, 404, 422},
+	}, func(ctx context.Context, in *struct {
+		TenantPath
+		Cursor string `query:"cursor" maxLength:"64"`
+		Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
+	}) (*struct {
+		Body struct {
+			Items      []IndicatorIO `json:"items"`
+			NextCursor string        `json:"nextCursor,omitempty"`
+		}
+	}, error) {
 		t, err := s.enter(ctx, in.Tenant)
 		if err != nil {
 			return nil, err
 		}
-		defs, err := s.monitoring.Library(ctx, t.ID)
+		after, err := decodeCodeCursor(in.Cursor)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		return &struct{ Body []IndicatorIO }{Body: listOf(defs, indicatorOut)}, nil
+		defs, next, err := s.monitoring.Library(ctx, t.ID, monitoring.LibraryFilter{After: after, Limit: in.Limit})
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		out := &struct {
+			Body struct {
+				Items      []IndicatorIO `json:"items"`
+				NextCursor string        `json:"nextCursor,omitempty"`
+			}
+		}{}
+		out.Body.Items = listOf(defs, indicatorOut)
+		out.Body.NextCursor = next
+		return out, nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "define-indicator", Method: http.MethodPost, Path: "/v1/tenants/{tenant}/indicators", Tags: tags, Security: bearer,

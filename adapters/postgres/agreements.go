@@ -187,9 +187,9 @@ func (r agreementRepo) Get(ctx context.Context, id uuid.UUID) (*agreement.Agreem
 	return scanAgreement(r.t.tx.QueryRow(ctx, `SELECT `+agreementColumns+` FROM agreements WHERE tenant_id = $1 AND id = $2`, r.t.tenant, id))
 }
 
-func (r agreementRepo) List(ctx context.Context, orgs []uuid.UUID) ([]*agreement.Agreement, error) {
+func (r agreementRepo) List(ctx context.Context, orgs []uuid.UUID, f agreement.Filter) ([]*agreement.Agreement, error) {
 	rows, err := r.t.tx.Query(ctx, `SELECT `+agreementColumns+` FROM agreements WHERE tenant_id = $1 AND ($2::uuid[] IS NULL OR org_ids && $2)
-		ORDER BY id LIMIT 1000`, r.t.tenant, orgs)
+		AND ($3::uuid IS NULL OR id > $3) ORDER BY id LIMIT $4`, r.t.tenant, orgs, nullUUID(f.After), f.Limit)
 	if err != nil {
 		return nil, err
 	}

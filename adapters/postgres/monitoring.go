@@ -69,8 +69,11 @@ func (r libraryRepo) Get(ctx context.Context, code string) (*impact.Definition, 
 	return &d, json.Unmarshal(b, &d)
 }
 
-func (r libraryRepo) List(ctx context.Context) ([]impact.Definition, error) {
-	rows, err := r.t.tx.Query(ctx, `SELECT definition FROM indicator_definitions WHERE tenant_id = $1 ORDER BY code`, r.t.tenant)
+func (r libraryRepo) List(ctx context.Context, f monitoring.LibraryFilter) ([]impact.Definition, error) {
+	// Codes compare as bytes, whatever the database's collation, so that
+	// the cursor and the order agree.
+	rows, err := r.t.tx.Query(ctx, `SELECT definition FROM indicator_definitions WHERE tenant_id = $1 AND code COLLATE "C" > $2
+		ORDER BY code COLLATE "C" LIMIT $3`, r.t.tenant, f.After, f.Limit)
 	if err != nil {
 		return nil, err
 	}

@@ -386,8 +386,8 @@ func TestPracticeReplication(t *testing.T) {
 	if sum, err := pb.mon.Progress(bergamo, pb.bergamo, sa.ID, uuid.Nil); err != nil || len(sum.Indicators) != 0 {
 		t.Errorf("a failed apply left %d assignments: %v", len(sum.Indicators), err)
 	}
-	if lib, _ := pb.mon.Library(bergamo, pb.bergamo); len(lib) != 0 {
-		t.Errorf("a failed apply left %d definitions in the library", len(lib))
+	if lib, _, err := pb.mon.Library(bergamo, pb.bergamo, monitoring.LibraryFilter{}); err != nil || len(lib) != 0 {
+		t.Errorf("a failed apply left %d definitions in the library: %v", len(lib), err)
 	}
 	assigned, rules, err := pb.practices.Apply(bergamo, pb.bergamo, rep.ID, ba.ID, uuid.Nil, local, false)
 	if err != nil {
@@ -397,7 +397,7 @@ func TestPracticeReplication(t *testing.T) {
 		len(rules) != 1 || rules[0].BaselineMilli != 25_000 || rules[0].UnitPriceCents != 5_000 || rules[0].AssignmentID != assigned[0].ID {
 		t.Errorf("applied: %+v %+v", assigned, rules)
 	}
-	if lib, _ := pb.mon.Library(bergamo, pb.bergamo); len(lib) != 1 || lib[0].Code != "elderly_alone_home_care" || !lib[0].SpecialCategory {
+	if lib, _, _ := pb.mon.Library(bergamo, pb.bergamo, monitoring.LibraryFilter{}); len(lib) != 1 || lib[0].Code != "elderly_alone_home_care" || !lib[0].SpecialCategory {
 		t.Errorf("Bergamo's library after apply: %+v", lib)
 	}
 

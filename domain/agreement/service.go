@@ -27,11 +27,19 @@ type Repository interface {
 	Add(ctx context.Context, a *Agreement) error
 	Update(ctx context.Context, a *Agreement) error // version check
 	Get(ctx context.Context, id uuid.UUID) (*Agreement, error)
-	List(ctx context.Context, orgs []uuid.UUID) ([]*Agreement, error) // orgs nil: all
+	// List returns up to f.Limit agreements after f.After, in id order,
+	// of any of orgs (nil: all).
+	List(ctx context.Context, orgs []uuid.UUID, f Filter) ([]*Agreement, error)
 	AddDeliverable(ctx context.Context, d *Deliverable) error
 	UpdateDeliverable(ctx context.Context, d *Deliverable) error
 	Deliverable(ctx context.Context, id uuid.UUID) (*Deliverable, error)
 	Deliverables(ctx context.Context, agreement uuid.UUID) ([]*Deliverable, error)
+}
+
+// Filter selects a page of a tenant's agreements.
+type Filter struct {
+	After uuid.UUID
+	Limit int
 }
 
 // ErrDeliverableNotFound when absent.
@@ -108,11 +116,12 @@ func (s *Service) Get(ctx context.Context, tenant, id uuid.UUID) (*Agreement, er
 	return out, nil
 }
 
-// List returns the agreements the caller may read.
-func (s *Service) List(ctx context.Context, tenant uuid.UUID) ([]*Agreement, error) {
+// List returns a page of the agreements the caller may read: all of them
+// to staff, those of their organisations to parties' members.
+func (s *Service) List(ctx context.Context, tenant uuid.UUID, f Filter) ([]*Agreement, uuid.UUID, error) {
 	p, err := domain.PrincipalFrom(ctx)
 	if err != nil {
-		return nil, err
+		return nil, uuid.Nil, err
 	}
 	var orgs []uuid.UUID
 	if !(p.TenantID == tenant && p.Has(domain.RoleOfficer, domain.RoleTenantAdmin, domain.RoleAuditor)) {
@@ -121,15 +130,27 @@ func (s *Service) List(ctx context.Context, tenant uuid.UUID) ([]*Agreement, err
 			orgs = append(orgs, o)
 		}
 		if len(orgs) == 0 {
-			return nil, domain.ErrForbidden
+			return nil, uuid.Nil, domain.ErrForbidden
 		}
 	}
+	if f.Limit == 0 {
+		f.Limit = 50
+	}
+	if f.Limit < 1 || f.Limit > 500 {
+		return nil, uuid.Nil, domain.Errorf(domain.KindInvalid, "invalid_page_size", "page size must be between 1 and 500").WithField("limit")
+	}
+	want := f.Limit
+	f.Limit++
 	var out []*Agreement
 	err = s.store.Atomic(ctx, tenant, func(tx Tx) (err error) {
-		out, err = tx.Agreements().List(ctx, orgs)
+		out, err = tx.Agreements().List(ctx, orgs, f)
 		return err
 	})
-	return out, err
+	var next uuid.UUID
+	if len(out) > want {
+		out, next = out[:want], out[want-1].ID
+	}
+	return out, next, err
 }
 
 // change applies fn to an agreement under If-Match, with its audit record.

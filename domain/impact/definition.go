@@ -358,6 +358,9 @@ func validIRISMetric(s string) bool {
 	return len(s) == 6 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && digits(s[2:])
 }
 
+// ValidCode reports whether s is a well-formed indicator code.
+func ValidCode(s string) bool { return validCode(s) }
+
 func validCode(s string) bool {
 	if len(s) < MinCodeLen || len(s) > MaxCodeLen {
 		return false

@@ -117,7 +117,16 @@ type Tx interface {
 type Library interface {
 	Add(ctx context.Context, d impact.Definition) error // conflict when the code exists
 	Get(ctx context.Context, code string) (*impact.Definition, error)
-	List(ctx context.Context) ([]impact.Definition, error)
+	// List returns up to f.Limit definitions after the code f.After, in
+	// code order.
+	List(ctx context.Context, f LibraryFilter) ([]impact.Definition, error)
+}
+
+// LibraryFilter selects a page of the library; a definition's code is its
+// key, so pages follow the codes.
+type LibraryFilter struct {
+	After string // a code
+	Limit int
 }
 
 // Assignments of indicators.

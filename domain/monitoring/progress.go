@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/coprod/coprod/domain"
+	"github.com/coprod/coprod/domain/agreement"
 	"github.com/coprod/coprod/domain/impact"
 )
 
@@ -160,9 +161,17 @@ func (t *Tally) add(def *impact.Definition, status string) {
 // their transaction.
 func Statuses(ctx context.Context, tx Tx, now time.Time) (Tally, error) {
 	out := Tally{ByStatus: map[string]int{}, BySDG: map[string]map[string]int{}, ByBES: map[string]map[string]int{}}
-	as, err := tx.Agreements().List(ctx, nil)
-	if err != nil {
-		return out, err
+	var as []*agreement.Agreement
+	for f := (agreement.Filter{Limit: 500}); ; {
+		page, err := tx.Agreements().List(ctx, nil, f)
+		if err != nil {
+			return out, err
+		}
+		as = append(as, page...)
+		if len(page) < f.Limit {
+			break
+		}
+		f.After = page[len(page)-1].ID
 	}
 	defs := map[string]*impact.Definition{}
 	for _, a := range as {

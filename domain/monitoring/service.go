@@ -68,17 +68,12 @@ func (s *Service) SeedLibrary(ctx context.Context, tenant uuid.UUID) (int, error
 	added := 0
 	err = s.store.Atomic(ctx, tenant, func(tx Tx) error {
 		added = 0
-		have, err := tx.Library().List(ctx)
-		if err != nil {
-			return err
-		}
-		codes := map[string]bool{}
-		for _, d := range have {
-			codes[d.Code] = true
-		}
 		for _, d := range impact.Seed() {
-			if codes[d.Code] {
+			switch _, err := tx.Library().Get(ctx, d.Code); {
+			case err == nil:
 				continue
+			case !errors.Is(err, ErrDefinitionNotFound):
+				return err
 			}
 			if err := d.Normalize(); err != nil {
 				return err
@@ -114,24 +109,38 @@ func (s *Service) Define(ctx context.Context, tenant uuid.UUID, d impact.Definit
 	return &d, err
 }
 
-// Library lists the tenant's indicators, to anyone acting in the tenant.
-func (s *Service) Library(ctx context.Context, tenant uuid.UUID) ([]impact.Definition, error) {
+// Library returns a page of the tenant's indicators, in code order, to
+// anyone acting in the tenant; the string is the code to continue after,
+// empty on the last page.
+func (s *Service) Library(ctx context.Context, tenant uuid.UUID, f LibraryFilter) ([]impact.Definition, string, error) {
 	p, err := domain.PrincipalFrom(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	// The tenant's staff, the organisations (which report against it) and
 	// the operator; not a platform user with no part here (an analyst of
 	// another region).
 	if !p.IsOperator() && (p.TenantID != tenant || len(p.Roles) == 0 && len(p.Orgs) == 0) {
-		return nil, domain.ErrForbidden
+		return nil, "", domain.ErrForbidden
 	}
+	if f.Limit == 0 {
+		f.Limit = 50
+	}
+	if f.Limit < 1 || f.Limit > 500 {
+		return nil, "", domain.Errorf(domain.KindInvalid, "invalid_page_size", "page size must be between 1 and 500").WithField("limit")
+	}
+	want := f.Limit
+	f.Limit++
 	var out []impact.Definition
 	err = s.store.Atomic(ctx, tenant, func(tx Tx) (err error) {
-		out, err = tx.Library().List(ctx)
+		out, err = tx.Library().List(ctx, f)
 		return err
 	})
-	return out, err
+	var next string
+	if len(out) > want {
+		out, next = out[:want], out[want-1].Code
+	}
+	return out, next, err
 }
 
 // Assign attaches an indicator to an agreement, or to one of its pilots (officer).

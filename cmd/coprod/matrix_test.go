@@ -158,7 +158,7 @@ var matrixRows = []row{
 	{op: "publish-call", def: s(403), ex: ex{aOfficer | aAdmin: s(409)}},
 	{op: "publish-coprogramming", def: s(403), ex: ex{aOfficer | aAdmin: s(200, 409)}},
 	{op: "publish-practice", def: s(403), ex: ex{aOfficer | aAdmin: s(201, 409)}},
-	{op: "publish-ranking", def: s(403), ex: ex{aOfficer | aAdmin: s(200)}, p: ranked},
+	{op: "publish-ranking", def: s(403), ex: ex{aOfficer | aAdmin: s(409)}, p: ranked},
 	{op: "put-identity-provider", def: s(403), ex: ex{aAdmin | operator: s(422)}, last: 80},
 	{op: "put-my-preferences", def: s(200), ex: ex{aStaff: s(401)}},
 	{op: "put-organisation-member", def: s(401), ex: ex{bAnalyst | outsider | member | rAnalyst: s(403), party | operator: s(404)}},

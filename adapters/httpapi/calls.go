@@ -14,6 +14,7 @@ import (
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/evaluation"
+	"github.com/coprod/coprod/tenants"
 )
 
 // CallInput is a call's editable content.
@@ -100,9 +101,16 @@ type Call struct {
 	UpdatedAt          time.Time `json:"updatedAt"`
 }
 
-func callOut(c *call.Call) Call {
-	return Call{PublicCall: c.PublicView(call.PublicTenant{ID: c.TenantID}, nil), MinPublicationDays: c.MinPublicationDays,
+// callOut is c as every staff operation answers it, with its municipality
+// t named (the tenant the request entered, whose call c is).
+func callOut(t *tenants.Tenant, c *call.Call) Call {
+	return Call{PublicCall: c.PublicView(publicTenant(t), nil), MinPublicationDays: c.MinPublicationDays,
 		CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
+
+// publicTenant is how a call or a practice names its municipality.
+func publicTenant(t *tenants.Tenant) call.PublicTenant {
+	return call.PublicTenant{ID: t.ID, Slug: t.Slug, Name: t.Name, RegionID: t.RegionID}
 }
 
 type callOutput struct {
@@ -166,7 +174,7 @@ func (s *Server) registerCalls() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		return &callOutput{ETag: etag(c.Version), Body: callOut(c)}, nil
+		return &callOutput{ETag: etag(c.Version), Body: callOut(t, c)}, nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-calls", Method: http.MethodGet, Path: "/v1/tenants/{tenant}/calls", Tags: tags, Security: bearer,
@@ -202,7 +210,7 @@ func (s *Server) registerCalls() {
 		}{}
 		out.Body.Items = make([]Call, 0, len(items))
 		for _, c := range items {
-			out.Body.Items = append(out.Body.Items, callOut(c))
+			out.Body.Items = append(out.Body.Items, callOut(t, c))
 		}
 		out.Body.NextCursor = encodeCursor(next)
 		return out, nil
@@ -219,7 +227,7 @@ func (s *Server) registerCalls() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		return &callOutput{ETag: etag(c.Version), Body: callOut(c)}, nil
+		return &callOutput{ETag: etag(c.Version), Body: callOut(t, c)}, nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "update-call", Method: http.MethodPut, Path: "/v1/tenants/{tenant}/calls/{call}", Tags: tags, Security: bearer,
@@ -514,5 +522,5 @@ func (s *Server) callChange(ctx context.Context, ref, ifMatchHeader string, fn f
 	if err != nil {
 		return nil, s.problem(ctx, err)
 	}
-	return &callOutput{ETag: etag(c.Version), Body: callOut(c)}, nil
+	return &callOutput{ETag: etag(c.Version), Body: callOut(t, c)}, nil
 }

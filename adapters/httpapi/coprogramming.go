@@ -346,7 +346,7 @@ func (s *Server) registerCoprogramming() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		return &callOutput{ETag: etag(c.Version), Body: callOut(c)}, nil
+		return &callOutput{ETag: etag(c.Version), Body: callOut(t, c)}, nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-public-coprogramming", Method: http.MethodGet, Path: "/v1/public/municipalities/{tenant}/co-programming", Tags: tags,

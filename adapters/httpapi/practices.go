@@ -8,7 +8,6 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
 
-	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/impact"
 	"github.com/coprod/coprod/domain/monitoring"
 	"github.com/coprod/coprod/domain/practice"
@@ -48,7 +47,7 @@ type practiceOutput struct {
 }
 
 func practiceOut(t *tenants.Tenant, p *practice.Practice) *practiceOutput {
-	view := p.PublicView(call.PublicTenant{ID: t.ID, Slug: t.Slug, Name: t.Name, RegionID: t.RegionID})
+	view := p.PublicView(publicTenant(t))
 	return &practiceOutput{ETag: etag(p.Version), Body: PracticeIO{PublicPractice: view, PilotID: p.PilotID, Status: string(p.Status)}}
 }
 
@@ -195,7 +194,7 @@ func (s *Server) registerPractices() {
 				Call        Call          `json:"call"`
 			}
 		}{}
-		out.Body.Replication, out.Body.Call = replicationOut(r), callOut(c)
+		out.Body.Replication, out.Body.Call = replicationOut(r), callOut(t, c)
 		return out, nil
 	})
 	huma.Register(s.api, huma.Operation{

@@ -166,6 +166,32 @@ func TestEvaluationAndRanking(t *testing.T) {
 	if _, err := comm.Ranking(officer, milan, c.ID, true, &ra, 0); err != nil {
 		t.Fatal(err)
 	}
+	// Published once: a second publication, with the same act or another,
+	// is refused and notifies nobody, records nothing.
+	written := func() (n int) {
+		t.Helper()
+		if err := db.Owner.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM audit_events) + (SELECT count(*) FROM organisation_notices)`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := written()
+	if before < 2 {
+		t.Fatalf("the publication wrote %d audit records and notices", before)
+	}
+	again := testAct("ranking")
+	again.Number = "DD 99/2026"
+	for _, act := range []call.Act{ra, again} {
+		if _, err := comm.Ranking(officer, milan, c.ID, true, &act, 0); !errors.Is(err, committee.ErrRankingPublished) {
+			t.Errorf("publishing the ranking again (act %s): %v", act.Number, err)
+		}
+	}
+	if after := written(); after != before {
+		t.Errorf("a second publication wrote %d audit records or notices", after-before)
+	}
+	if got, err := comm.Ranking(officer, milan, c.ID, false, nil, 0); err != nil || len(got) != 3 {
+		t.Errorf("the published ranking, read: %+v %v", got, err)
+	}
 	pc, err := public.Get(t.Context(), c.ID)
 	if err != nil || pc.Status != call.StatusRanked || len(pc.Ranking) != 3 || pc.Ranking[0].LeadOrganisation != "Gamma" || pc.Ranking[0].Score != 87 || pc.Ranking[2].Admitted {
 		t.Errorf("public ranking: %+v %v", pc.Ranking, err)

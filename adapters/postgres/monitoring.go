@@ -113,9 +113,26 @@ func (r assignmentRepo) Add(ctx context.Context, a *monitoring.Assignment) error
 	if err != nil {
 		return err
 	}
-	_, err = r.t.tx.Exec(ctx, `INSERT INTO indicator_assignments (tenant_id, id, agreement_id, pilot_id, indicator_code, assignment, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.t.tenant, a.ID, a.AgreementID, nullUUID(a.PilotID), a.Indicator, b, a.CreatedAt)
-	return translate(err)
+	// No unique index (rows assigned twice before the rule may exist): a
+	// transaction lock on (agreement, pilot, indicator) serialises
+	// concurrent assignments, and the insert, a statement after the lock,
+	// sees what the first one committed.
+	if _, err := r.t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('indicator_assignment:' || $1::uuid || ':' || $2::uuid || ':' || $3::uuid || ':' || $4::text, 0))`,
+		r.t.tenant, a.AgreementID, a.PilotID, a.Indicator); err != nil {
+		return translate(err)
+	}
+	tag, err := r.t.tx.Exec(ctx, `INSERT INTO indicator_assignments (tenant_id, id, agreement_id, pilot_id, indicator_code, assignment, created_at)
+		SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::text, $6::jsonb, $7::timestamptz
+		WHERE NOT EXISTS (SELECT FROM indicator_assignments WHERE tenant_id = $1 AND agreement_id = $3
+			AND pilot_id IS NOT DISTINCT FROM $4 AND indicator_code = $5)`,
+		r.t.tenant, a.ID, a.AgreementID, nullUUID(a.PilotID), a.Indicator, b, a.CreatedAt)
+	if err != nil {
+		return translate(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return monitoring.ErrAlreadyAssigned.WithField("indicator")
+	}
+	return nil
 }
 
 func (r assignmentRepo) Get(ctx context.Context, id uuid.UUID) (*monitoring.Assignment, error) {

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/coprod/coprod/domain/impact"
 	"github.com/coprod/coprod/domain/monitoring"
 	"github.com/coprod/coprod/domain/payment"
+	"github.com/coprod/coprod/domain/pilot"
 )
 
 func TestMonitoringAndOutcomePayments(t *testing.T) {
@@ -146,8 +148,13 @@ func TestMonitoringAndOutcomePayments(t *testing.T) {
 	if ip.LatestPeriod != "2027-Q4" || ip.ProgressBP != 18333 || ip.Status != "on_track" || sum.ProgressBP != 18333 {
 		t.Errorf("progress: %+v", ip)
 	}
-	if _, err := mon.Progress(stranger, ab.milan, a.ID, uuid.Nil); err == nil {
-		t.Error("a stranger reads the progress")
+	// An agreement the caller may not see answers as one that does not
+	// exist: the agreement's not-found, not an assignment's.
+	if _, err := mon.Progress(stranger, ab.milan, a.ID, uuid.Nil); !errors.Is(err, agreement.ErrNotFound) {
+		t.Errorf("a stranger reads the progress: %v", err)
+	}
+	if _, err := mon.Progress(officer, ab.milan, uuid.New(), uuid.Nil); !errors.Is(err, agreement.ErrNotFound) {
+		t.Errorf("progress of no agreement: %v", err)
 	}
 	// Reporting stops when the agreement is suspended.
 	if _, err := ab.agreements.Transition(officer, ab.milan, a.ID, "suspend", "verifica in corso", 0); err != nil {
@@ -157,4 +164,113 @@ func TestMonitoringAndOutcomePayments(t *testing.T) {
 		t.Errorf("submit while suspended: %v", err)
 	}
 	_ = agreement.StatusActive
+}
+
+// An indicator is assigned once to an agreement, and once to each of its
+// pilots: a second assignment is a conflict that writes nothing, also when
+// the assignments race.
+func TestIndicatorAssignedOnce(t *testing.T) {
+	t.Parallel()
+	ab := setupAgreements(t)
+	clk := &clock{t: time.Date(2027, 5, 1, 9, 0, 0, 0, time.UTC)}
+	mon := monitoring.NewService(ab.store.Monitoring(), clk.now)
+	officer := domain.WithPrincipal(t.Context(), ab.officer)
+	a, err := ab.agreements.Create(officer, ab.milan, ab.draft())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, org := range []uuid.UUID{uuid.Nil, ab.lead.ID, ab.part.ID} {
+		who := officer
+		if org != uuid.Nil {
+			who = domain.WithPrincipal(t.Context(), ab.adminOf(org))
+		}
+		if a, err = ab.agreements.Sign(who, ab.milan, a.ID, org, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := mon.SeedLibrary(officer, ab.milan); err != nil {
+		t.Fatal(err)
+	}
+	pl, err := ab.pilots.Create(officer, ab.milan, a.ID, pilot.Pilot{Title: "Custodi di quartiere", Hypothesis: "Un custode riduce gli accessi al PS",
+		SiteISTAT: "015146", Neighbourhood: "Corvetto", CohortSize: 120, Start: a.Start, End: a.Start.AddDate(0, 9, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assign := func(indicator string, pilotID uuid.UUID) error {
+		_, err := mon.Assign(officer, ab.milan, a.ID, pilotID, impact.Assignment{Indicator: indicator, Weight: 50,
+			Baseline: impact.Baseline{Value: 40_000, Date: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC), Source: "SIUSS 2026"},
+			Targets:  []impact.Target{{Period: "2027-Q4", Value: 100_000}}})
+		return err
+	}
+	count := func() int {
+		t.Helper()
+		sum, err := mon.Progress(officer, ab.milan, a.ID, uuid.Nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(sum.Indicators)
+	}
+	if err := assign("elderly_alone_home_care", uuid.Nil); err != nil {
+		t.Fatal(err)
+	}
+	err = assign("elderly_alone_home_care", uuid.Nil)
+	if !errors.Is(err, monitoring.ErrAlreadyAssigned) {
+		t.Fatalf("the same indicator assigned twice to the agreement: %v", err)
+	}
+	if de := (*domain.Error)(nil); !errors.As(err, &de) || de.Kind != domain.KindConflict || de.Code != "indicator_already_assigned" {
+		t.Errorf("the duplicate's error: %#v", err)
+	}
+	if n := count(); n != 1 {
+		t.Errorf("%d assignments after a refused duplicate, want 1", n)
+	}
+	// The pilot measures the same indicator for itself, once.
+	if err := assign("elderly_alone_home_care", pl.ID); err != nil {
+		t.Fatalf("the indicator assigned to a pilot: %v", err)
+	}
+	if err := assign("elderly_alone_home_care", pl.ID); !errors.Is(err, monitoring.ErrAlreadyAssigned) {
+		t.Errorf("the same indicator assigned twice to the pilot: %v", err)
+	}
+	if n := count(); n != 2 {
+		t.Errorf("%d assignments, want 2", n)
+	}
+	// Two transactions that both found the indicator unassigned: the
+	// second insert waits for the first to commit, then refuses.
+	const racers = 2
+	errs := make(chan error, racers)
+	var both sync.WaitGroup
+	both.Add(racers)
+	for range racers {
+		go func() {
+			errs <- ab.store.Monitoring().Atomic(t.Context(), ab.milan, func(tx monitoring.Tx) error {
+				existing, err := tx.Assignments().ForAgreement(t.Context(), a.ID)
+				if err != nil {
+					return err
+				}
+				for _, e := range existing {
+					if e.Indicator == "children_after_school" {
+						return errors.New("already assigned when read")
+					}
+				}
+				both.Done()
+				both.Wait() // both have read before either inserts
+				return tx.Assignments().Add(t.Context(), &monitoring.Assignment{TenantID: ab.milan, ID: domain.NewID(), AgreementID: a.ID,
+					Assignment: impact.Assignment{Indicator: "children_after_school", Weight: 10, Frequency: "quarterly"}, CreatedAt: clk.now()})
+			})
+		}()
+	}
+	won := 0
+	for range racers {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case !errors.Is(err, monitoring.ErrAlreadyAssigned):
+			t.Errorf("a racing assignment: %v", err)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d racing assignments won, want 1", won)
+	}
+	if n := count(); n != 3 {
+		t.Errorf("%d assignments after the race, want 3", n)
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
 )
 
 func TestAgreementsAndMonitoringOverHTTP(t *testing.T) {
@@ -44,6 +46,9 @@ func TestAgreementsAndMonitoringOverHTTP(t *testing.T) {
 		"baseline":{"value":40,"date":"2025-12-31T00:00:00Z","source":"SIUSS"},"targets":[{"period":"2026-Q4","value":100.5}]}`)
 	want(t, r, 201, "")
 	as := r.body["id"].(string)
+	// The same indicator once more: a conflict.
+	want(t, b.call(t, "POST", path+"/indicators", officer, `{"indicator":"elderly_alone_home_care","weight":50,
+		"baseline":{"value":40,"date":"2025-12-31T00:00:00Z","source":"SIUSS"},"targets":[{"period":"2026-Q4","value":90}]}`), 409, "indicator_already_assigned")
 	if targets := r.body["targets"].([]any); targets[0].(map[string]any)["value"] != 100.5 {
 		t.Errorf("decimal target: %v", targets)
 	}
@@ -70,6 +75,14 @@ func TestAgreementsAndMonitoringOverHTTP(t *testing.T) {
 	if !strings.Contains(jsonOf(r.body), `"latest":60.5`) {
 		t.Errorf("progress: %v", r.body)
 	}
+	if n := len(r.body["indicators"].([]any)); n != 1 {
+		t.Errorf("progress of %d indicators, want 1", n)
+	}
+	// The progress of no agreement, or of one the caller may not see (a
+	// platform operator is neither staff nor party), is the agreement's not-found.
+	want(t, b.call(t, "GET", "/v1/tenants/milano/agreements/"+uuid.NewString()+"/progress", officer, ""), 404, "agreement_not_found")
+	olga := b.idpP.AccessToken(t, "coprod-platform", "olga").AccessToken
+	want(t, b.call(t, "GET", path+"/progress", olga, ""), 404, "agreement_not_found")
 	// Bergamo cannot see any of it.
 	bergamo := b.idpB.AccessToken(t, "coprod-bergamo", "anna").AccessToken
 	want(t, b.call(t, "GET", "/v1/tenants/bergamo/agreements/"+id, bergamo, ""), 404, "agreement_not_found")

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // call sends a JSON request with a bearer token (or none) and extra headers.
@@ -74,6 +76,24 @@ func TestCallsAndApplicationsOverHTTP(t *testing.T) {
 	}
 	// Two officers editing at once: the second, with the old ETag, gets 412.
 	want(t, b.call(t, "POST", path+"/publish", officer, act, "If-Match", tag), 412, "stale_version")
+	// An amendment answers the call as get-call shows it: the same fields,
+	// the municipality named.
+	am := b.call(t, "POST", path+"/amendments", officer, `{"reason":"Proroga","summary":"Servizi di prossimità, proroga","act":{"kind":"amendment","number":"DD 13/2026","date":"`+
+		now.Format(time.DateOnly)+`","url":"https://comune.milano.it/atti/13"}}`, "If-Match", r.header.Get("ETag"))
+	want(t, am, 200, "")
+	cur := b.call(t, "GET", path, officer, "")
+	want(t, cur, 200, "")
+	if m, ok := cur.body["municipality"].(map[string]any); !ok || m["slug"] != "milano" || m["name"] == "" || m["regionId"] == uuid.Nil.String() {
+		t.Errorf("get-call's municipality: %v", cur.body["municipality"])
+	}
+	if jsonOf(am.body["municipality"]) != jsonOf(cur.body["municipality"]) || am.body["rulesVersion"] != float64(2) || am.header.Get("ETag") != cur.header.Get("ETag") {
+		t.Errorf("amend-call answered %v (ETag %s), get-call %v (ETag %s)", am.body, am.header.Get("ETag"), cur.body, cur.header.Get("ETag"))
+	}
+	for k := range cur.body {
+		if _, ok := am.body[k]; !ok {
+			t.Errorf("amend-call's answer has no %q", k)
+		}
+	}
 
 	// Transparency: no login, ETag, 304.
 	pub := b.call(t, "GET", "/v1/public/calls?open=true&municipality=milano&q=anziani", "", "")

@@ -57,11 +57,11 @@ var matrixRows = []row{
 	{op: "amend-agreement", def: s(404), ex: ex{member | party | aAuditor: s(403), aOfficer | aAdmin: s(200, 422)}},
 	{op: "amend-call", def: s(403), ex: ex{aOfficer | aAdmin: s(200, 422)}},
 	{op: "answer-question", def: s(403), ex: ex{aOfficer | aAdmin: s(200)}},
-	{op: "apply-practice-template", def: s(403), ex: ex{aOfficer | aAdmin: s(201)}},
+	{op: "apply-practice-template", def: s(403), ex: ex{aOfficer | aAdmin: s(201, 409)}},
 	{op: "appoint-committee-member", def: s(403), ex: ex{aOfficer | aAdmin: s(200)}},
 	{op: "approve-project", def: s(403), ex: ex{aOfficer | aAdmin: s(200, 409)}, p: ranked, last: 40},
 	{op: "ask-question", def: s(403), ex: ex{member | party: s(201)}},
-	{op: "assign-indicator", def: s(403), ex: ex{aOfficer | aAdmin: s(201)}},
+	{op: "assign-indicator", def: s(403), ex: ex{aOfficer | aAdmin: s(201, 409)}},
 	{op: "cancel-call", def: s(403), ex: ex{aOfficer | aAdmin: s(200, 409)}, last: 50},
 	{op: "cancel-coprogramming", def: s(403), ex: ex{aOfficer | aAdmin: s(409)}, last: 50},
 	{op: "change-pilot", def: s(403), ex: ex{aOfficer | aAdmin: s(200, 409)}},
@@ -158,7 +158,7 @@ var matrixRows = []row{
 	{op: "publish-call", def: s(403), ex: ex{aOfficer | aAdmin: s(409)}},
 	{op: "publish-coprogramming", def: s(403), ex: ex{aOfficer | aAdmin: s(200, 409)}},
 	{op: "publish-practice", def: s(403), ex: ex{aOfficer | aAdmin: s(201, 409)}},
-	{op: "publish-ranking", def: s(403), ex: ex{aOfficer | aAdmin: s(200)}, p: ranked},
+	{op: "publish-ranking", def: s(403), ex: ex{aOfficer | aAdmin: s(409)}, p: ranked},
 	{op: "put-identity-provider", def: s(403), ex: ex{aAdmin | operator: s(422)}, last: 80},
 	{op: "put-my-preferences", def: s(200), ex: ex{aStaff: s(401)}},
 	{op: "put-organisation-member", def: s(401), ex: ex{bAnalyst | outsider | member | rAnalyst: s(403), party | operator: s(404)}},
@@ -237,10 +237,13 @@ var matrixBodies = map[string]func(f *matrixFixture) string{
 	"amend-call": func(*matrixFixture) string {
 		return `{"reason":"Proroga","summary":"Servizi di prossimità, nuova sintesi","act":` + matrixAct("amendment") + `}`
 	},
-	"cancel-call":        func(*matrixFixture) string { return `{"reason":"Annullata","act":` + matrixAct("cancellation") + `}` },
-	"create-agreement":   func(f *matrixFixture) string { return matrixAgreement(f.orgs.party) },
-	"create-pilot":       func(*matrixFixture) string { return matrixPilot },
-	"assign-indicator":   func(*matrixFixture) string { return matrixAssignment },
+	"cancel-call":      func(*matrixFixture) string { return `{"reason":"Annullata","act":` + matrixAct("cancellation") + `}` },
+	"create-agreement": func(f *matrixFixture) string { return matrixAgreement(f.orgs.party) },
+	"create-pilot":     func(*matrixFixture) string { return matrixPilot },
+	// Not the fixture's indicator: an indicator is assigned once to an agreement.
+	"assign-indicator": func(*matrixFixture) string {
+		return strings.Replace(matrixAssignment, "elderly_alone_home_care", "children_after_school", 1)
+	},
 	"add-payment-rule":   func(*matrixFixture) string { return matrixRule },
 	"submit-measurement": func(*matrixFixture) string { return `{"period":"2026-Q4","value":80,"evidence":"PAI"}` },
 	"suspend-agreement":  func(*matrixFixture) string { return `{"reason":"Verifica"}` },

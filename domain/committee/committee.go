@@ -50,14 +50,15 @@ type Entry struct {
 }
 
 var (
-	ErrNotMember       = domain.Errorf(domain.KindForbidden, "not_committee_member", "you are not on this call's committee")
-	ErrNotEvaluating   = domain.Errorf(domain.KindPrecondition, "call_not_evaluating", "the call is not in its evaluation phase")
-	ErrRecused         = domain.Errorf(domain.KindForbidden, "recused", "you belong to one of the application's organisations: you are recused from it")
-	ErrNoDeclaration   = domain.Errorf(domain.KindPrecondition, "declaration_required", "declare first that you have no conflict of interest for this application")
-	ErrAbstained       = domain.Errorf(domain.KindPrecondition, "abstained", "you abstained on this application")
-	ErrAlreadyDeclared = domain.Errorf(domain.KindConflict, "already_declared", "you already declared for this application; a declaration is not changed")
-	ErrNotAssessable   = domain.Errorf(domain.KindPrecondition, "application_not_admissible", "only submitted, admissible applications are evaluated")
-	ErrInvalidRole     = domain.Errorf(domain.KindInvalid, "invalid_committee_role", "a committee role is chair, member or secretary")
+	ErrNotMember        = domain.Errorf(domain.KindForbidden, "not_committee_member", "you are not on this call's committee")
+	ErrNotEvaluating    = domain.Errorf(domain.KindPrecondition, "call_not_evaluating", "the call is not in its evaluation phase")
+	ErrRecused          = domain.Errorf(domain.KindForbidden, "recused", "you belong to one of the application's organisations: you are recused from it")
+	ErrNoDeclaration    = domain.Errorf(domain.KindPrecondition, "declaration_required", "declare first that you have no conflict of interest for this application")
+	ErrAbstained        = domain.Errorf(domain.KindPrecondition, "abstained", "you abstained on this application")
+	ErrAlreadyDeclared  = domain.Errorf(domain.KindConflict, "already_declared", "you already declared for this application; a declaration is not changed")
+	ErrNotAssessable    = domain.Errorf(domain.KindPrecondition, "application_not_admissible", "only submitted, admissible applications are evaluated")
+	ErrInvalidRole      = domain.Errorf(domain.KindInvalid, "invalid_committee_role", "a committee role is chair, member or secretary")
+	ErrRankingPublished = domain.Errorf(domain.KindConflict, "ranking_already_published", "the call's ranking is already published; it is published once")
 )
 
 // Store runs committee use cases in one tenant-scoped transaction each.
@@ -277,7 +278,8 @@ func (s *Service) Score(ctx context.Context, tenant, appID uuid.UUID, scores []e
 
 // Ranking computes the ranking from the submitted sheets of the admissible
 // applications; publish (officer, with the ranking's act) stores it, marks
-// the call ranked and makes the ranking public.
+// the call ranked and makes the ranking public, once: publishing a ranked
+// call again is ErrRankingPublished, and changes nothing.
 func (s *Service) Ranking(ctx context.Context, tenant, callID uuid.UUID, publish bool, act *call.Act, ifVersion int) ([]Entry, error) {
 	p, err := officer(ctx, tenant)
 	if err != nil {
@@ -290,6 +292,11 @@ func (s *Service) Ranking(ctx context.Context, tenant, callID uuid.UUID, publish
 			return err
 		}
 		if c.Status == call.StatusRanked || c.Status == call.StatusConcluded {
+			if publish {
+				// Published once, by its act: a second publication would
+				// notify the applicants and record the act again.
+				return ErrRankingPublished
+			}
 			out, err = tx.Rankings().Get(ctx, callID)
 			return err
 		}

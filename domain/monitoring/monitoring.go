@@ -95,6 +95,7 @@ var (
 	ErrReason              = domain.Errorf(domain.KindInvalid, "reason_required", "a reason of 3-2000 characters is required")
 	ErrNoOutcomeBudget     = domain.Errorf(domain.KindPrecondition, "no_outcome_payments", "the agreement pays no outcomes (cost reimbursement)")
 	ErrEvidence            = domain.Errorf(domain.KindInvalid, "invalid_evidence", "evidence is a reference of at most 2000 characters")
+	ErrAlreadyAssigned     = domain.Errorf(domain.KindConflict, "indicator_already_assigned", "this indicator is already assigned to the agreement (or to this pilot of it)")
 )
 
 // Store runs monitoring use cases in one tenant-scoped transaction each.
@@ -131,6 +132,9 @@ type LibraryFilter struct {
 
 // Assignments of indicators.
 type Assignments interface {
+	// Add stores a new assignment; ErrAlreadyAssigned when the agreement
+	// (or the same pilot of it) has the indicator already, also when a
+	// concurrent transaction assigned it first.
 	Add(ctx context.Context, a *Assignment) error
 	Get(ctx context.Context, id uuid.UUID) (*Assignment, error)
 	ForAgreement(ctx context.Context, agreement uuid.UUID) ([]*Assignment, error)

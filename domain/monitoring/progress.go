@@ -10,6 +10,7 @@ import (
 	"github.com/coprod/coprod/domain"
 	"github.com/coprod/coprod/domain/agreement"
 	"github.com/coprod/coprod/domain/impact"
+	"github.com/coprod/coprod/domain/pilot"
 )
 
 // IndicatorProgress is how far one assignment has come.
@@ -51,7 +52,10 @@ func (s *Service) Progress(ctx context.Context, tenant, agreementID, pilotID uui
 			return err
 		}
 		if _, party := partyOf(p, a); !party && !staffReader(p, tenant) {
-			return ErrAssignmentNotFound
+			if pilotID != uuid.Nil {
+				return pilot.ErrNotFound // as if it did not exist
+			}
+			return agreement.ErrNotFound
 		}
 		ass, err := tx.Assignments().ForAgreement(ctx, agreementID)
 		if err != nil {

@@ -191,6 +191,17 @@ func AssignIn(ctx context.Context, tx Tx, p domain.Principal, tenant, agreementI
 	if err := in.Validate(*def); err != nil {
 		return nil, err
 	}
+	// An indicator is measured once per agreement, or once per pilot of it:
+	// a second assignment would count its progress and its payments twice.
+	existing, err := tx.Assignments().ForAgreement(ctx, agreementID)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range existing {
+		if e.PilotID == pilotID && e.Indicator == in.Indicator {
+			return nil, ErrAlreadyAssigned.WithField("indicator")
+		}
+	}
 	as := &Assignment{TenantID: tenant, ID: domain.NewID(), AgreementID: agreementID, PilotID: pilotID, Assignment: in, CreatedAt: now}
 	if err := tx.Assignments().Add(ctx, as); err != nil {
 		return nil, err

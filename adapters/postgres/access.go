@@ -194,22 +194,28 @@ func (s *Store) WatchAccess(ctx context.Context, cfg *pgx.ConnConfig, failed fun
 	cfg = cfg.Copy()
 	cfg.DialFunc = watchDialer.DialContext
 	connect := func(ctx context.Context) (*pgx.Conn, error) { return pgx.ConnectConfig(ctx, cfg) }
-	wait := 100 * time.Millisecond
+	const first, most = 100 * time.Millisecond, 10 * time.Second
+	wait, told := first, time.Time{}
 	for {
-		err := s.listenAccess(ctx, connect)
+		heard, err := s.listenAccess(ctx, connect)
 		s.access.setLive(false)
 		if ctx.Err() != nil {
 			return
 		}
-		if failed != nil {
+		if heard { // a listener that worked: retry at once, and say so
+			wait, told = first, time.Time{}
+		}
+		// Failing to connect again and again is said once a minute.
+		if failed != nil && time.Since(told) > time.Minute {
 			failed(err)
+			told = time.Now()
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
 		}
-		wait = min(2*wait, 10*time.Second)
+		wait = min(2*wait, most)
 	}
 }
 
@@ -218,20 +224,22 @@ func (s *Store) WatchAccess(ctx context.Context, cfg *pgx.ConnConfig, failed fun
 var watchDialer = &net.Dialer{Timeout: 10 * time.Second,
 	KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 10 * time.Second, Interval: 5 * time.Second, Count: 3}}
 
-func (s *Store) listenAccess(ctx context.Context, connect func(context.Context) (*pgx.Conn, error)) error {
+// listenAccess listens until an error; heard reports whether it got as
+// far as listening.
+func (s *Store) listenAccess(ctx context.Context, connect func(context.Context) (*pgx.Conn, error)) (heard bool, err error) {
 	conn, err := connect(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	if _, err := conn.Exec(ctx, "LISTEN "+accessChannel); err != nil {
-		return err
+		return false, err
 	}
 	s.access.setLive(true)
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
-			return err
+			return true, err
 		}
 		s.access.forget(n.Payload)
 	}

@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -210,6 +211,69 @@ func (s *FS) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("blobfs: delete: %w", err)
 	}
 	return nil
+}
+
+// List implements blob.Store. It reads <tenant>/<shard>/ through the root
+// and reports the regular files whose path is a key Put builds for that
+// tenant, so temporary files of Puts in flight (or left by a crash),
+// directories, symbolic links and anything else put there by hand are not
+// objects. A shard directory removed meanwhile is skipped.
+func (s *FS) List(ctx context.Context, tenant uuid.UUID, before time.Time) ([]blob.Object, error) {
+	if tenant == uuid.Nil {
+		return nil, errors.New("blobfs: list: nil tenant")
+	}
+	dir := tenant.String()
+	shards, err := s.readDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("blobfs: list: %w", err)
+	}
+	var out []blob.Object
+	for _, sh := range shards {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if !sh.IsDir() {
+			continue
+		}
+		shard := dir + "/" + sh.Name()
+		entries, err := s.readDir(shard)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("blobfs: list: %w", err)
+		}
+		for _, e := range entries {
+			key := shard + "/" + e.Name()
+			if !e.Type().IsRegular() || !validKey(key) {
+				continue
+			}
+			fi, err := e.Info()
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // deleted meanwhile
+			}
+			if err != nil {
+				return nil, fmt.Errorf("blobfs: list: %w", err)
+			}
+			if fi.ModTime().Before(before) {
+				out = append(out, blob.Object{Key: key, ModTime: fi.ModTime()})
+			}
+		}
+	}
+	return out, nil
+}
+
+// readDir lists a directory under the root.
+func (s *FS) readDir(dir string) ([]fs.DirEntry, error) {
+	d, err := s.root.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.ReadDir(-1)
 }
 
 // makeKey is the one place that lays out keys.

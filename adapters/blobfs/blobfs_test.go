@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -504,5 +505,120 @@ func BenchmarkPut(b *testing.B) {
 		if _, err := s.Put(ctx, tenant, uuid.Must(uuid.NewV7()), bytes.NewReader(content), 1<<20); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// age sets an object's modification time back by d.
+func age(t *testing.T, root, key string, d time.Duration) time.Time {
+	t.Helper()
+	at := time.Now().Add(-d).Truncate(time.Second)
+	if err := os.Chtimes(filepath.Join(root, filepath.FromSlash(key)), at, at); err != nil {
+		t.Fatal(err)
+	}
+	return at
+}
+
+// List reports a tenant's complete objects written before a time: not the
+// younger ones, not another tenant's, not temporary files of Puts in flight
+// nor anything else that is not a key.
+func TestList(t *testing.T) {
+	t.Parallel()
+	s, root := newFS(t)
+	ctx := context.Background()
+	milano, bergamo := uuid.New(), uuid.New()
+	put := func(tenant uuid.UUID) string {
+		t.Helper()
+		info, err := s.Put(ctx, tenant, uuid.Must(uuid.NewV7()), strings.NewReader("relazione"), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Key
+	}
+	old1, old2, young := put(milano), put(milano), put(milano)
+	theirs := put(bergamo)
+	want := map[string]time.Time{old1: age(t, root, old1, 48*time.Hour), old2: age(t, root, old2, 25*time.Hour)}
+	age(t, root, young, time.Hour)
+	age(t, root, theirs, 72*time.Hour)
+	// An old temporary file of a Put (in flight, or cut by a crash) in an
+	// object's directory, a stray file, a key-shaped directory, a key in the
+	// wrong shard and a symbolic link to an object: none is an object.
+	shard := filepath.Join(root, filepath.FromSlash(filepath.Dir(old1)))
+	id := uuid.New().String()
+	strays := []string{
+		filepath.Join(shard, ".tmp-ABCDEFGHIJ"),
+		filepath.Join(root, milano.String(), "README"),
+		filepath.Join(shard, "notes.txt"),
+		filepath.Join(root, milano.String(), "zz", id), // a UUID never ends in zz: the wrong shard
+	}
+	if err := os.MkdirAll(filepath.Join(root, milano.String(), "zz"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range strays {
+		if err := os.WriteFile(p, []byte("%PDF-1.7"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dirID := uuid.New().String()
+	dirKey := filepath.Join(root, milano.String(), dirID[len(dirID)-2:], dirID)
+	if err := os.MkdirAll(dirKey, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	linkID := uuid.New().String()
+	if err := os.MkdirAll(filepath.Join(root, milano.String(), linkID[len(linkID)-2:]), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(root, filepath.FromSlash(old1)), filepath.Join(root, milano.String(), linkID[len(linkID)-2:], linkID)); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-96 * time.Hour)
+	for _, p := range append(strays, dirKey) {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	got, err := s.List(ctx, milano, time.Now().Add(-24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("List = %v, want %v", got, want)
+	}
+	for _, o := range got {
+		at, ok := want[o.Key]
+		if !ok {
+			t.Errorf("listed %q, which is not one of Milano's objects older than a day", o.Key)
+			continue
+		}
+		if !o.ModTime.Equal(at) {
+			t.Errorf("%s: modified %s, want %s", o.Key, o.ModTime, at)
+		}
+	}
+	// Every listed key opens and deletes like any other.
+	for _, o := range got {
+		read(t, s, o.Key)
+	}
+	// Before a time in the past of every object: nothing.
+	if got, err := s.List(ctx, milano, time.Now().Add(-100*time.Hour)); err != nil || len(got) != 0 {
+		t.Errorf("List before every object: %v, %v", got, err)
+	}
+	// Before now: the young one too.
+	if got, err := s.List(ctx, milano, time.Now().Add(time.Minute)); err != nil || len(got) != 3 {
+		t.Errorf("List before now: %v, %v; want 3 objects", got, err)
+	}
+	if got, err := s.List(ctx, bergamo, time.Now()); err != nil || len(got) != 1 || got[0].Key != theirs {
+		t.Errorf("Bergamo's objects: %v, %v; want only %s", got, err, theirs)
+	}
+	// A tenant that never stored anything has no objects.
+	if got, err := s.List(ctx, uuid.New(), time.Now()); err != nil || len(got) != 0 {
+		t.Errorf("a tenant without a folder: %v, %v", got, err)
+	}
+	if _, err := s.List(ctx, uuid.Nil, time.Now()); err == nil {
+		t.Error("List of the nil tenant: no error")
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.List(cancelled, milano, time.Now()); !errors.Is(err, context.Canceled) {
+		t.Errorf("List with a cancelled context: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 // Package jobs runs coprod's background work on River, in PostgreSQL: the
 // closing of calls at their deadline (a job scheduled at that instant, plus
-// a sweeper for any missed), and the e-mail delivery of notices. Use cases
+// a sweeper for any missed), the e-mail delivery of notices, reminders,
+// nightly snapshots, and a daily sweep of orphaned attachment files. Use cases
 // never call River: they publish domain events to their transaction, and
 // Publish turns them into jobs with InsertTx in that same transaction, so a
 // job exists exactly when its change committed. Job arguments carry ids
@@ -23,6 +24,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/coprod/coprod/domain"
+	"github.com/coprod/coprod/domain/application"
 	"github.com/coprod/coprod/domain/call"
 	"github.com/coprod/coprod/domain/network"
 	"github.com/coprod/coprod/domain/notify"
@@ -86,6 +88,18 @@ type SnapshotAllArgs struct{}
 
 func (SnapshotAllArgs) Kind() string { return "snapshot_all" }
 
+// SweepBlobsArgs removes one tenant's orphaned attachment files.
+type SweepBlobsArgs struct {
+	TenantID uuid.UUID `json:"tenant_id"`
+}
+
+func (SweepBlobsArgs) Kind() string { return "sweep_blobs" }
+
+// SweepBlobsAllArgs queues a SweepBlobsArgs for every active tenant (daily).
+type SweepBlobsAllArgs struct{}
+
+func (SweepBlobsAllArgs) Kind() string { return "sweep_blobs_all" }
+
 // Deps are the use cases the workers run.
 type Deps struct {
 	Calls     *call.Service
@@ -97,8 +111,10 @@ type Deps struct {
 	Reports         *report.Service
 	// Network, when set, is refreshed with each snapshot (ADR 0017).
 	Network *network.Service
-	// ActiveTenants lists the tenants whose reminders are planned and
-	// whose snapshots are taken.
+	// Applications sweeps orphaned attachment files.
+	Applications *application.Service
+	// ActiveTenants lists the tenants whose reminders are planned, whose
+	// snapshots are taken and whose files are swept.
 	ActiveTenants func(ctx context.Context) ([]uuid.UUID, error)
 }
 
@@ -109,6 +125,7 @@ type Config struct {
 	SweepInterval    time.Duration // default 5 minutes
 	ReminderInterval time.Duration // default 1 hour
 	SnapshotHourUTC  int           // nightly snapshots at this hour (UTC)
+	BlobSweepHourUTC int           // daily sweep of orphaned files at this hour (UTC); default 0
 	JobTimeout       time.Duration // default 1 minute
 	RescueAfter      time.Duration // a job left running by a dead process is retried after this; default 10 minutes
 	Logger           *slog.Logger
@@ -147,6 +164,12 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.JobTimeout == 0 {
+		cfg.JobTimeout = time.Minute
+	}
+	if cfg.RescueAfter == 0 {
+		cfg.RescueAfter = 10 * time.Minute
+	}
 	r := &Runner{deps: &Deps{}, log: cfg.Logger, work: cfg.Work}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &closeCallWorker{r: r})
@@ -157,12 +180,10 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 	river.AddWorker(workers, &takeSnapshotWorker{r: r})
 	river.AddWorker(workers, &snapshotAllWorker{r: r})
 	river.AddWorker(workers, &aggregateRegionWorker{r: r})
-	if cfg.JobTimeout == 0 {
-		cfg.JobTimeout = time.Minute
-	}
-	if cfg.RescueAfter == 0 {
-		cfg.RescueAfter = 10 * time.Minute
-	}
+	// A sweep may take longer than other jobs, but not so long that River
+	// thinks it stuck and starts it again.
+	river.AddWorker(workers, &sweepBlobsWorker{r: r, timeout: max(cfg.JobTimeout, min(sweepBlobsTimeout, cfg.RescueAfter))})
+	river.AddWorker(workers, &sweepBlobsAllWorker{r: r})
 	rc := &river.Config{Workers: workers, Logger: cfg.Logger, MaxAttempts: 25, JobTimeout: cfg.JobTimeout, RescueStuckJobsAfter: cfg.RescueAfter}
 	if cfg.Observer != nil {
 		rc.Middleware = []rivertype.Middleware{&observe{obs: cfg.Observer}}
@@ -177,6 +198,8 @@ func New(pool *pgxpool.Pool, cfg Config) (*Runner, error) {
 				func() (river.JobArgs, *river.InsertOpts) { return PlanRemindersArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(dailyAt(cfg.SnapshotHourUTC),
 				func() (river.JobArgs, *river.InsertOpts) { return SnapshotAllArgs{}, nil }, nil),
+			river.NewPeriodicJob(dailyAt(cfg.BlobSweepHourUTC),
+				func() (river.JobArgs, *river.InsertOpts) { return SweepBlobsAllArgs{}, nil }, &river.PeriodicJobOpts{ID: SweepBlobsAllArgs{}.Kind()}),
 		}
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), rc)
@@ -477,4 +500,54 @@ func (w *aggregateRegionWorker) Work(ctx context.Context, job *river.Job[Aggrega
 		return refusal(err)
 	}
 	return nil
+}
+
+// sweepBlobsTimeout bounds one tenant's sweep: a walk of its folder (on a
+// network volume, maybe) and one lookup per thousand files.
+const sweepBlobsTimeout = 5 * time.Minute
+
+type sweepBlobsWorker struct {
+	river.WorkerDefaults[SweepBlobsArgs]
+	r       *Runner
+	timeout time.Duration
+}
+
+func (w *sweepBlobsWorker) Timeout(*river.Job[SweepBlobsArgs]) time.Duration { return w.timeout }
+
+// Work removes what it can; after an error River retries, and the next
+// run finds only what is left.
+func (w *sweepBlobsWorker) Work(ctx context.Context, job *river.Job[SweepBlobsArgs]) error {
+	sctx := domain.WithPrincipal(ctx, domain.SystemPrincipal(job.Args.TenantID))
+	n, err := w.r.deps.Applications.SweepOrphans(sctx, job.Args.TenantID)
+	if err != nil {
+		w.r.log.WarnContext(ctx, "orphaned attachment files: sweep failed, to be retried", "tenant", job.Args.TenantID, "removed", n, "err", err)
+		return refusal(err)
+	}
+	w.r.log.InfoContext(ctx, "orphaned attachment files swept", "tenant", job.Args.TenantID, "removed", n)
+	return nil
+}
+
+type sweepBlobsAllWorker struct {
+	river.WorkerDefaults[SweepBlobsAllArgs]
+	r *Runner
+}
+
+// Work queues one sweep per active tenant, so one tenant's failure retries
+// alone.
+func (w *sweepBlobsAllWorker) Work(ctx context.Context, job *river.Job[SweepBlobsAllArgs]) error {
+	ids, err := w.r.deps.ActiveTenants(ctx)
+	if err != nil {
+		return err
+	}
+	params := make([]river.InsertManyParams, 0, len(ids))
+	for _, id := range ids {
+		params = append(params, river.InsertManyParams{Args: SweepBlobsArgs{TenantID: id},
+			InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}})
+	}
+	w.r.log.InfoContext(ctx, "orphaned file sweeps queued", "tenants", len(params))
+	if len(params) == 0 {
+		return nil
+	}
+	_, err = w.r.client.InsertMany(ctx, params)
+	return err
 }

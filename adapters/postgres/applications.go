@@ -228,6 +228,14 @@ func (r appRepo) AddAttachment(ctx context.Context, app uuid.UUID, f application
 	return translate(err)
 }
 
+func (r appRepo) ReferencedKeys(ctx context.Context, keys []string) ([]string, error) {
+	rows, err := r.t.tx.Query(ctx, `SELECT DISTINCT blob_key FROM application_attachments WHERE tenant_id = $1 AND blob_key = ANY($2)`, r.t.tenant, keys)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
 type declarationReader struct{ t *appTx }
 
 func (d declarationReader) Declaration(ctx context.Context, app, evaluator uuid.UUID) (evaluation.Declaration, bool, error) {

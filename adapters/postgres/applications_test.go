@@ -29,6 +29,8 @@ type appBundle struct {
 	coop, aps      *organisation.Organisation
 	member         func(org uuid.UUID) domain.Principal
 	officer        domain.Principal
+	blobs          *blobfs.FS
+	blobDir        string
 }
 
 func setupApplications(t *testing.T) *appBundle {
@@ -37,12 +39,14 @@ func setupApplications(t *testing.T) *appBundle {
 	store := postgres.NewStore(db.App)
 	a, b := twoTenants(t, store)
 	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
-	blobs, err := blobfs.New(t.TempDir())
+	blobDir := t.TempDir()
+	blobs, err := blobfs.New(blobDir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { blobs.Close() })
 	ab := &appBundle{clock: clk, store: store, calls: call.NewService(store.Calls(), clk.now), apps: application.NewService(store.Applications(), blobs, clk.now),
-		tenantA: a, milan: b}
+		tenantA: a, milan: b, blobs: blobs, blobDir: blobDir}
 	ab.apps.MaxFileBytes = 1024
 	orgs := organisation.NewService(store.Organisations(), nil)
 	ab.coop, err = orgs.Register(operatorCtx(t), organisation.Organisation{FiscalCode: "04123456784", LegalName: "Coop", LegalForm: "social_cooperative",

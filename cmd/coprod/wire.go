@@ -133,6 +133,7 @@ func wire(cfg Config, pool *pgxpool.Pool, log *slog.Logger, dev bool) (*services
 	s.reports = report.NewService(store.Reports(), nil)
 	s.network = network.NewService(store.Network(), nil)
 	runner.Bind(jobs.Deps{Calls: s.calls, Deadlines: store.Deadlines(), Notify: s.notify, Reminders: s.reminders, Reports: s.reports, Network: s.network,
+		Applications: s.apps,
 		DeliverReminder: func(ctx context.Context, tenant, id uuid.UUID) (int, error) {
 			return reminder.Deliver(ctx, reminders.Delivery(), mailer, domain.SystemClock, tenant, id)
 		},

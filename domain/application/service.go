@@ -49,6 +49,9 @@ type Repository interface {
 	Get(ctx context.Context, id uuid.UUID) (*Application, error)
 	List(ctx context.Context, f Filter) ([]*Application, error)
 	AddAttachment(ctx context.Context, app uuid.UUID, f Attachment) error
+	// ReferencedKeys returns those of keys that an attachment of the
+	// tenant names, in any order.
+	ReferencedKeys(ctx context.Context, keys []string) ([]string, error)
 }
 
 // OrganisationReader reads platform-wide organisations.
@@ -77,13 +80,17 @@ type Service struct {
 	now   domain.Clock
 	// MaxFileBytes bounds one attachment.
 	MaxFileBytes int64
+	// SweepGrace is how old a stored file must be before SweepOrphans may
+	// remove it: longer than any upload takes from its Put to the commit
+	// of its record.
+	SweepGrace time.Duration
 }
 
 func NewService(store Store, blobs blob.Store, now domain.Clock) *Service {
 	if now == nil {
 		now = domain.SystemClock
 	}
-	return &Service{store: store, blobs: blobs, now: now, MaxFileBytes: 20 << 20}
+	return &Service{store: store, blobs: blobs, now: now, MaxFileBytes: 20 << 20, SweepGrace: DefaultSweepGrace}
 }
 
 var (
@@ -448,6 +455,67 @@ func (s *Service) Attach(ctx context.Context, tenant, id uuid.UUID, name string,
 }
 
 var errCheckOnly = errors.New("check only")
+
+// DefaultSweepGrace is the SweepGrace of a new Service.
+const DefaultSweepGrace = 24 * time.Hour
+
+// sweepBatch bounds the keys looked up in one transaction.
+const sweepBatch = 1000
+
+// SweepOrphans removes the tenant's stored files that no attachment names:
+// those of uploads whose record was never written (a crash between the
+// Put and the commit, or a failed Delete after a failed commit). Only
+// files older than SweepGrace are considered, so an upload in flight is
+// never touched. It returns how many files it removed; after an error
+// (some removed, maybe) running it again finishes the work. The system
+// of the tenant and operators may run it.
+func (s *Service) SweepOrphans(ctx context.Context, tenant uuid.UUID) (int, error) {
+	p, err := domain.PrincipalFrom(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if !p.IsOperator() && !(p.TenantID == tenant && p.Has(domain.RoleSystem)) {
+		return 0, domain.ErrForbidden
+	}
+	grace := s.SweepGrace
+	if grace <= 0 {
+		grace = DefaultSweepGrace
+	}
+	objs, err := s.blobs.List(ctx, tenant, s.now().Add(-grace))
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	var errs []error
+	for batch := range slices.Chunk(objs, sweepBatch) {
+		keys := make([]string, len(batch))
+		for i, o := range batch {
+			keys[i] = o.Key
+		}
+		var used []string
+		if err := s.store.Atomic(ctx, tenant, func(tx Tx) error {
+			used, err = tx.Applications().ReferencedKeys(ctx, keys)
+			return err
+		}); err != nil {
+			return removed, errors.Join(append(errs, err)...)
+		}
+		named := make(map[string]bool, len(used))
+		for _, k := range used {
+			named[k] = true
+		}
+		for _, k := range keys {
+			if named[k] {
+				continue
+			}
+			if err := s.blobs.Delete(ctx, k); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			removed++
+		}
+	}
+	return removed, errors.Join(errs...)
+}
 
 // Open returns an attachment's content to whoever may read the application.
 func (s *Service) Open(ctx context.Context, tenant, appID, fileID uuid.UUID) (*Attachment, io.ReadCloser, error) {

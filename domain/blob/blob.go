@@ -11,6 +11,7 @@ package blob
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -41,6 +42,17 @@ type Store interface {
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
 	// Delete removes an object; deleting an absent object is not an error.
 	Delete(ctx context.Context, key string) error
+	// List returns the tenant's complete objects last written before
+	// before, in no promised order: never an object of another tenant, nor
+	// a Put still in flight (it is not an object yet). A tenant without
+	// objects has none; that is not an error.
+	List(ctx context.Context, tenant uuid.UUID, before time.Time) ([]Object, error)
+}
+
+// Object is an object as List reports it.
+type Object struct {
+	Key     string
+	ModTime time.Time // when it was written
 }
 
 // Sentinel errors; match them with errors.Is.

@@ -520,7 +520,10 @@ func (w *sweepBlobsWorker) Work(ctx context.Context, job *river.Job[SweepBlobsAr
 	sctx := domain.WithPrincipal(ctx, domain.SystemPrincipal(job.Args.TenantID))
 	n, err := w.r.deps.Applications.SweepOrphans(sctx, job.Args.TenantID)
 	if err != nil {
-		w.r.log.WarnContext(ctx, "orphaned attachment files: sweep failed, to be retried", "tenant", job.Args.TenantID, "removed", n, "err", err)
+		// Internal errors are retried; a refusal (sweep_doubtful: most
+		// files unreferenced, the wrong database?) waits for an operator.
+		w.r.log.ErrorContext(ctx, "orphaned attachment files: sweep failed", "tenant", job.Args.TenantID, "removed", n,
+			"retried", domain.KindOf(err) == domain.KindInternal, "err", err)
 		return refusal(err)
 	}
 	w.r.log.InfoContext(ctx, "orphaned attachment files swept", "tenant", job.Args.TenantID, "removed", n)

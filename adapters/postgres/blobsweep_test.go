@@ -91,6 +91,17 @@ func TestSweepOrphans(t *testing.T) {
 		t.Errorf("the region's sweep: removed %d, %v; want 1", n, err)
 	}
 	assertFiles(t, ab, map[string]bool{f.Key: true, young: true, theirs: false})
+
+	// Most old files unreferenced (more than a few): the wrong database for
+	// these files, and nothing is deleted.
+	stray := map[string]bool{f.Key: true}
+	for range 11 {
+		stray[orphan(ab.milan, 48*time.Hour)] = true
+	}
+	if n, err := ab.apps.SweepOrphans(system, ab.milan); !errors.Is(err, application.ErrSweepDoubtful) || n != 0 {
+		t.Errorf("a sweep of 11 orphans among 12 files: removed %d, %v; want sweep_doubtful", n, err)
+	}
+	assertFiles(t, ab, stray)
 }
 
 // ReferencedKeys answers for the transaction's tenant only.

@@ -485,8 +485,7 @@ func (s *Service) SweepOrphans(ctx context.Context, tenant uuid.UUID) (int, erro
 	if err != nil {
 		return 0, err
 	}
-	removed := 0
-	var errs []error
+	var orphans []string
 	for batch := range slices.Chunk(objs, sweepBatch) {
 		keys := make([]string, len(batch))
 		for i, o := range batch {
@@ -497,25 +496,38 @@ func (s *Service) SweepOrphans(ctx context.Context, tenant uuid.UUID) (int, erro
 			used, err = tx.Applications().ReferencedKeys(ctx, keys)
 			return err
 		}); err != nil {
-			return removed, errors.Join(append(errs, err)...)
-		}
-		named := make(map[string]bool, len(used))
-		for _, k := range used {
-			named[k] = true
+			return 0, err
 		}
 		for _, k := range keys {
-			if named[k] {
-				continue
+			if !slices.Contains(used, k) {
+				orphans = append(orphans, k)
 			}
-			if err := s.blobs.Delete(ctx, k); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			removed++
 		}
+	}
+	// Orphans come from crashed uploads: a few. Most of a tenant's files
+	// unreferenced means the database is not the one these files belong to
+	// (a restored copy pointed at production's files): delete nothing.
+	if len(orphans) > sweepDoubt && 2*len(orphans) > len(objs) {
+		return 0, ErrSweepDoubtful.WithMessage("%d of the tenant's %d files older than %s are referenced by no row: "+
+			"is this the database these files belong to? Nothing was deleted", len(orphans), len(objs), grace)
+	}
+	removed := 0
+	var errs []error
+	for _, k := range orphans {
+		if err := s.blobs.Delete(ctx, k); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed++
 	}
 	return removed, errors.Join(errs...)
 }
+
+// sweepDoubt: up to this many orphans are swept whatever their share.
+const sweepDoubt = 10
+
+// ErrSweepDoubtful stops a sweep that would delete most of a tenant's files.
+var ErrSweepDoubtful = domain.Errorf(domain.KindConflict, "sweep_doubtful", "most files are unreferenced; nothing was deleted")
 
 // Open returns an attachment's content to whoever may read the application.
 func (s *Service) Open(ctx context.Context, tenant, appID, fileID uuid.UUID) (*Attachment, io.ReadCloser, error) {

@@ -42,13 +42,14 @@ const (
 // by slug) and their users.
 func newAccessCache() *accessCache {
 	c := &accessCache{}
-	c.principals.Max, c.tenants.Max, c.providers.Max = 100_000, 20_000, 20_000
+	c.principals.Max, c.userGrants.Max, c.tenants.Max, c.providers.Max = 100_000, 100_000, 20_000, 20_000
 	return c
 }
 
 type accessCache struct {
 	live       atomic.Bool
 	principals domain.Memo[principalKey, knownUser]
+	userGrants domain.Memo[grantsKey, identity.Grants] // by user id: sessions
 	tenants    domain.Memo[tenantKey, tenants.Tenant]
 	// providers: a tenant's identity provider, nil when it has none.
 	providers domain.Memo[uuid.UUID, *identity.Provider]
@@ -58,6 +59,8 @@ type principalKey struct {
 	scope           uuid.UUID
 	issuer, subject string
 }
+
+type grantsKey struct{ scope, user uuid.UUID }
 
 type knownUser struct {
 	user   identity.User
@@ -78,11 +81,13 @@ func (c *accessCache) forget(change string) {
 	switch {
 	case err == nil && kind == "u":
 		c.principals.ForgetIf(func(_ principalKey, k knownUser) bool { return k.user.ID == id })
+		c.userGrants.ForgetIf(func(k grantsKey, _ identity.Grants) bool { return k.user == id })
 	case err == nil && kind == "t":
 		c.tenants.ForgetIf(func(_ tenantKey, t tenants.Tenant) bool { return t.ID == id })
 		c.providers.Forget(id)
 	default:
 		c.principals.Clear()
+		c.userGrants.Clear()
 		c.tenants.Clear()
 		c.providers.Clear()
 	}
@@ -141,12 +146,26 @@ func (c *accessCache) known(k principalKey, read func() (knownUser, bool, error)
 
 // clone keeps the remembered grants out of reach of their callers.
 func (k knownUser) clone() knownUser {
-	k.grants.Orgs = maps.Clone(k.grants.Orgs)
-	for o, rs := range k.grants.Orgs {
-		k.grants.Orgs[o] = slices.Clone(rs)
-	}
-	k.grants.TenantRoles = slices.Clone(k.grants.TenantRoles)
+	k.grants = cloneGrants(k.grants)
 	return k
+}
+
+func cloneGrants(g identity.Grants) identity.Grants {
+	g.Orgs = maps.Clone(g.Orgs)
+	for o, rs := range g.Orgs {
+		g.Orgs[o] = slices.Clone(rs)
+	}
+	g.TenantRoles = slices.Clone(g.TenantRoles)
+	return g
+}
+
+// grants is Grants' memo: a session's user's grants in scope.
+func (c *accessCache) grants(k grantsKey, read func() (identity.Grants, error)) (identity.Grants, error) {
+	g, _, err := recall(c, &c.userGrants, k, func() (identity.Grants, bool, error) {
+		g, err := read()
+		return g, true, err
+	})
+	return cloneGrants(g), err
 }
 
 // tenant is Lookup's memo.

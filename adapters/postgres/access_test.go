@@ -56,11 +56,20 @@ func TestAccessRemembered(t *testing.T) {
 	if err := one.Identity(sealer).Atomic(ctx, uuid.Nil, func(tx identity.Tx) error { return tx.Users().Add(ctx, user) }); err != nil {
 		t.Fatal(err)
 	}
+	// A bearer's grants (by issuer and subject) and a session's (by user id)
+	// are remembered apart; both must answer the same.
 	roles := func(s *postgres.Store) []domain.Role {
 		t.Helper()
 		_, g, ok, err := s.Identity(sealer).Known(ctx, town, user.Issuer, user.Subject)
 		if err != nil || !ok {
 			t.Fatalf("known: %v %v", ok, err)
+		}
+		bySession, err := s.Identity(sealer).Grants(ctx, town, user.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(g.TenantRoles, bySession.TenantRoles) {
+			t.Fatalf("a bearer's roles %v, a session's %v", g.TenantRoles, bySession.TenantRoles)
 		}
 		return g.TenantRoles
 	}

@@ -58,6 +58,22 @@ func (i identityStore) Known(ctx context.Context, scope uuid.UUID, iss, sub stri
 	return &k.user, k.grants, found, nil
 }
 
+// Grants is one query, scoped, in one round trip, remembered until the
+// user's grants change (access.go).
+func (i identityStore) Grants(ctx context.Context, scope, user uuid.UUID) (identity.Grants, error) {
+	return i.s.access.grants(grantsKey{scope, user}, func() (identity.Grants, error) {
+		var g identity.Grants
+		var orgs []orgRole
+		b := &pgx.Batch{}
+		b.Queue(`SELECT `+grantsColumns("$2")+` FROM users WHERE id = $1`, user, nullUUID(scope)).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&g.Operator, &orgs, &g.TenantRoles)
+		})
+		err := i.s.readScoped(ctx, scope, b)
+		g.Orgs = orgRoles(orgs)
+		return g, err
+	})
+}
+
 // Provider is one query, scoped, in one round trip, remembered (with its
 // absence) until the tenant's settings change (access.go).
 func (i identityStore) Provider(ctx context.Context, tenant uuid.UUID) (*identity.Provider, error) {

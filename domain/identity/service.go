@@ -326,7 +326,15 @@ func (s *Service) SessionPrincipal(ctx context.Context, raw string, tenant uuid.
 		}
 		return domain.Principal{}, err
 	}
-	return s.principal(ctx, sess.UserID, sess.Realm, tenant, nil, nil)
+	scope, err := scopeOf(sess.Realm, tenant)
+	if err != nil {
+		return domain.Principal{}, err
+	}
+	g, err := s.store.Grants(ctx, scope, sess.UserID)
+	if err != nil {
+		return domain.Principal{}, err
+	}
+	return build(sess.UserID, sess.Realm, scope, g, nil), nil
 }
 
 var errExpired = errors.New("session expired")
@@ -348,9 +356,9 @@ func (s *Service) BearerPrincipal(ctx context.Context, realm, tenant uuid.UUID, 
 	// Bearer clients pay this at every request: a known user and their
 	// roles are one read-only round trip; a new user is created, and their
 	// roles read, in one transaction.
-	scope := tenant
-	if scope == uuid.Nil {
-		scope = realm
+	scope, err := scopeOf(realm, tenant)
+	if err != nil {
+		return domain.Principal{}, err
 	}
 	u, g, ok, err := s.store.Known(ctx, scope, id.Issuer, id.Subject)
 	if err != nil {
@@ -359,42 +367,35 @@ func (s *Service) BearerPrincipal(ctx context.Context, realm, tenant uuid.UUID, 
 	if ok {
 		return build(u.ID, realm, scope, g, claimRoles), nil
 	}
-	return s.principal(ctx, uuid.Nil, realm, tenant, claimRoles, func(tx Tx) (uuid.UUID, error) {
+	// Seen for the first time: created, and their grants read, in one
+	// transaction.
+	var user uuid.UUID
+	err = s.store.Atomic(ctx, scope, func(tx Tx) error {
 		u, err := s.ensureUser(ctx, tx, id, s.now())
 		if err != nil {
-			return uuid.Nil, err
+			return err
 		}
-		return u.ID, nil
-	})
-}
-
-// principal builds the principal of user acting in tenant (zero: platform
-// route), authenticated by realm's provider. When find is given, it finds
-// (or creates) the user in the same transaction instead.
-func (s *Service) principal(ctx context.Context, user, realm, tenant uuid.UUID, extra []domain.Role, find func(Tx) (uuid.UUID, error)) (domain.Principal, error) {
-	if realm != uuid.Nil && tenant != uuid.Nil && realm != tenant {
-		return domain.Principal{}, ErrWrongRealm
-	}
-	scope := tenant
-	if scope == uuid.Nil {
-		scope = realm
-	}
-	var g Grants
-	err := s.store.Atomic(ctx, scope, func(tx Tx) error {
-		if find != nil {
-			var err error
-			if user, err = find(tx); err != nil {
-				return err
-			}
-		}
-		var err error
+		user = u.ID
 		g, err = tx.Grants(ctx, user)
 		return err
 	})
 	if err != nil {
 		return domain.Principal{}, err
 	}
-	return build(user, realm, scope, g, extra), nil
+	return build(user, realm, scope, g, claimRoles), nil
+}
+
+// scopeOf is the scope of a request to tenant (zero: a platform route) by
+// a caller of realm's provider: a tenant's provider signs in to that tenant
+// only.
+func scopeOf(realm, tenant uuid.UUID) (uuid.UUID, error) {
+	if realm != uuid.Nil && tenant != uuid.Nil && realm != tenant {
+		return uuid.Nil, ErrWrongRealm
+	}
+	if tenant == uuid.Nil {
+		return realm, nil
+	}
+	return tenant, nil
 }
 
 // build is the principal of user in scope with its grants: organisation

@@ -43,6 +43,9 @@ type Store interface {
 	// in scope, read-only and in one round trip (authentication runs it at
 	// every bearer request); ok is false when there is no such user yet.
 	Known(ctx context.Context, scope uuid.UUID, issuer, subject string) (u *User, g Grants, ok bool, err error)
+	// Grants reads a known user's Grants in scope, read-only and in one
+	// round trip (a session's requests run it at every request).
+	Grants(ctx context.Context, scope, user uuid.UUID) (Grants, error)
 	// Provider reads a tenant's provider settings for authentication,
 	// read-only and outside any use case; ErrProviderNotConfigured when it
 	// has none. The caller may change what it returns.

@@ -60,3 +60,17 @@ func TestMemoForgettingRefusesOlderReads(t *testing.T) {
 		t.Error("a survived Clear")
 	}
 }
+
+// BenchmarkMemoForgetIf: the cost of one change of access against a full
+// memo of principals (adapters/postgres scans it under its lock).
+func BenchmarkMemoForgetIf(b *testing.B) {
+	var m domain.Memo[int, int]
+	m.Max = 100_001
+	until := time.Now().Add(time.Hour)
+	for i := range 100_000 {
+		m.Put(i, i, until)
+	}
+	for b.Loop() {
+		m.ForgetIf(func(_ int, v int) bool { return v == -1 })
+	}
+}

@@ -1,4 +1,4 @@
--- Changes of access — a user's row, memberships of tenants and of
+-- Changes of access — a user's removal, memberships of tenants and of
 -- organisations, operator grants, a tenant's row or identity provider — are announced on the
 -- channel coprod_access at commit, so that every coprod process forgets what
 -- it remembered of them (ADR 0022). Payloads: 'u:<user id>', 't:<tenant id>',
@@ -21,7 +21,9 @@ $$;
 
 CREATE TRIGGER access_changed AFTER UPDATE OR DELETE ON tenants
     FOR EACH ROW EXECUTE FUNCTION notify_access_changed();
-CREATE TRIGGER access_changed AFTER UPDATE OR DELETE ON users
+-- A user's row changes at every login (last_login_at); what is remembered of
+-- it is the id, so only its removal is announced.
+CREATE TRIGGER access_changed AFTER DELETE ON users
     FOR EACH ROW EXECUTE FUNCTION notify_access_changed();
 CREATE TRIGGER access_changed AFTER INSERT OR UPDATE OR DELETE ON tenant_memberships
     FOR EACH ROW EXECUTE FUNCTION notify_access_changed();

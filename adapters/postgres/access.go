@@ -22,8 +22,8 @@ import (
 // before any work. The store remembers them, and forgets them when they
 // change (ADR 0022):
 //   - at once, in the process whose transaction changed them: repositories
-//     that write memberships, operator grants, users, tenants or providers record it on
-//     the transaction (changedAccess), and run forgets after the commit;
+//     that write memberships, operator grants, tenants or providers record it
+//     on the transaction (changedAccess), and run forgets after the commit;
 //   - within milliseconds, in every other process: triggers on those tables
 //     send the same words with pg_notify at commit (migration 0020), and
 //     WatchAccess hears them.
@@ -73,8 +73,11 @@ type tenantKey struct {
 }
 
 // forget applies one change, in the words the triggers send: "u:<user id>"
-// (a user's row, memberships or operator grant), "t:<tenant id>" (a
-// tenant's row), anything else (a TRUNCATE) forgets everything.
+// (a user removed, their memberships or operator grant), "t:<tenant id>" (a
+// tenant's row or provider), anything else (a TRUNCATE) forgets
+// everything. It scans the memos: 2 ms for 100,000 entries
+// (BenchmarkMemoForgetIf), paid per change of access (a login counts only
+// when it rewrites roles from the provider's groups).
 func (c *accessCache) forget(change string) {
 	kind, rest, _ := strings.Cut(change, ":")
 	id, err := uuid.Parse(rest)

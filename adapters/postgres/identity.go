@@ -30,7 +30,10 @@ func (i identityStore) Atomic(ctx context.Context, tenant uuid.UUID, fn func(ide
 }
 
 // Known is one query, scoped, in one round trip (readScoped), and
-// remembered until the user's grants change (access.go).
+// remembered until the user's grants change (access.go). The user's profile
+// (email, name, last login) may then be up to accessTTL old: authentication
+// uses the id and the grants only, and logins, which update the profile,
+// do not make every process forget.
 func (i identityStore) Known(ctx context.Context, scope uuid.UUID, iss, sub string) (*identity.User, identity.Grants, bool, error) {
 	k, found, err := i.s.access.known(principalKey{scope, iss, sub}, func() (knownUser, bool, error) {
 		var k knownUser
@@ -193,7 +196,6 @@ func (r userRepo) Add(ctx context.Context, u *identity.User) error {
 }
 
 func (r userRepo) Update(ctx context.Context, u *identity.User) error {
-	changedAccess(r.t.tx, userChanged(u.ID))
 	_, err := r.t.tx.Exec(ctx, `UPDATE users SET email = $2, name = $3, last_login_at = $4, locale = $5 WHERE id = $1`, u.ID, u.Email, u.Name, u.LastLoginAt, u.Locale)
 	return err
 }

@@ -133,11 +133,9 @@ func (s *Service) List(ctx context.Context, tenant uuid.UUID, f Filter) ([]*Agre
 			return nil, uuid.Nil, domain.ErrForbidden
 		}
 	}
-	if f.Limit == 0 {
-		f.Limit = 50
-	}
-	if f.Limit < 1 || f.Limit > 500 {
-		return nil, uuid.Nil, domain.Errorf(domain.KindInvalid, "invalid_page_size", "page size must be between 1 and 500").WithField("limit")
+	f.Limit, err = domain.PageSize(f.Limit, 50, 500)
+	if err != nil {
+		return nil, uuid.Nil, err
 	}
 	want := f.Limit
 	f.Limit++
@@ -146,10 +144,7 @@ func (s *Service) List(ctx context.Context, tenant uuid.UUID, f Filter) ([]*Agre
 		out, err = tx.Agreements().List(ctx, orgs, f)
 		return err
 	})
-	var next uuid.UUID
-	if len(out) > want {
-		out, next = out[:want], out[want-1].ID
-	}
+	out, next := domain.CutPage(out, want, func(x *Agreement) uuid.UUID { return x.ID })
 	return out, next, err
 }
 

@@ -57,11 +57,9 @@ func (s *Service) AuditTrail(ctx context.Context, tenant uuid.UUID, f audit.Filt
 	if !p.IsOperator() && (p.TenantID != tenant || !p.Has(domain.RoleTenantAdmin, domain.RoleOfficer, domain.RoleAuditor)) {
 		return AuditPage{}, domain.ErrForbidden
 	}
-	if f.Limit == 0 {
-		f.Limit = 50
-	}
-	if f.Limit < 1 || f.Limit > MaxAuditPage {
-		return AuditPage{}, domain.Errorf(domain.KindInvalid, "invalid_page_size", "page size must be between 1 and %d", MaxAuditPage).WithField("limit")
+	f.Limit, err = domain.PageSize(f.Limit, 50, MaxAuditPage)
+	if err != nil {
+		return AuditPage{}, err
 	}
 	want := f.Limit
 	f.Limit++ // one more tells whether a next page exists
@@ -70,9 +68,6 @@ func (s *Service) AuditTrail(ctx context.Context, tenant uuid.UUID, f audit.Filt
 		page.Items, err = tx.Audit().List(ctx, f)
 		return err
 	})
-	if len(page.Items) > want {
-		page.Items = page.Items[:want]
-		page.Next = page.Items[want-1].ID
-	}
+	page.Items, page.Next = domain.CutPage(page.Items, want, func(r audit.Record) uuid.UUID { return r.ID })
 	return page, err
 }

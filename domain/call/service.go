@@ -319,11 +319,9 @@ func (s *Service) List(ctx context.Context, tenant uuid.UUID, f Filter) ([]*Call
 	if !staff(p, tenant, readers) {
 		return nil, uuid.Nil, domain.ErrForbidden
 	}
-	if f.Limit == 0 {
-		f.Limit = 50
-	}
-	if f.Limit < 1 || f.Limit > 500 {
-		return nil, uuid.Nil, domain.Errorf(domain.KindInvalid, "invalid_page_size", "page size must be between 1 and 500").WithField("limit")
+	f.Limit, err = domain.PageSize(f.Limit, 50, 500)
+	if err != nil {
+		return nil, uuid.Nil, err
 	}
 	want := f.Limit
 	f.Limit++
@@ -332,10 +330,7 @@ func (s *Service) List(ctx context.Context, tenant uuid.UUID, f Filter) ([]*Call
 		out, err = tx.Calls().List(ctx, f)
 		return err
 	})
-	var next uuid.UUID
-	if len(out) > want {
-		out, next = out[:want], out[want-1].ID
-	}
+	out, next := domain.CutPage(out, want, func(x *Call) uuid.UUID { return x.ID })
 	return out, next, err
 }
 
@@ -449,11 +444,10 @@ func NewTransparency(r PublicReader) *Transparency { return &Transparency{r: r} 
 
 // List returns published calls, newest first.
 func (t *Transparency) List(ctx context.Context, f PublicFilter) ([]PublicCall, uuid.UUID, error) {
-	if f.Limit == 0 {
-		f.Limit = 50
-	}
-	if f.Limit < 1 || f.Limit > 200 {
-		return nil, uuid.Nil, domain.Errorf(domain.KindInvalid, "invalid_page_size", "page size must be between 1 and 200").WithField("limit")
+	var err error
+	f.Limit, err = domain.PageSize(f.Limit, 50, 200)
+	if err != nil {
+		return nil, uuid.Nil, err
 	}
 	if len(f.Text) > 200 {
 		return nil, uuid.Nil, domain.Errorf(domain.KindInvalid, "invalid_text", "search text is at most 200 characters").WithField("q")
@@ -461,10 +455,7 @@ func (t *Transparency) List(ctx context.Context, f PublicFilter) ([]PublicCall, 
 	want := f.Limit
 	f.Limit++
 	out, err := t.r.PublicCalls(ctx, f)
-	var next uuid.UUID
-	if len(out) > want {
-		out, next = out[:want], out[want-1].ID
-	}
+	out, next := domain.CutPage(out, want, func(x PublicCall) uuid.UUID { return x.ID })
 	return out, next, err
 }
 
@@ -492,17 +483,12 @@ func (b *NoticeBoard) List(ctx context.Context, org, before uuid.UUID, limit int
 	if !p.IsOperator() && len(p.Orgs[org]) == 0 {
 		return nil, uuid.Nil, domain.ErrForbidden
 	}
-	if limit == 0 {
-		limit = 50
-	}
-	if limit < 1 || limit > 200 {
-		return nil, uuid.Nil, domain.Errorf(domain.KindInvalid, "invalid_page_size", "page size must be between 1 and 200").WithField("limit")
+	limit, err = domain.PageSize(limit, 50, 200)
+	if err != nil {
+		return nil, uuid.Nil, err
 	}
 	out, err := b.r.Notices(ctx, org, before, limit+1)
-	var next uuid.UUID
-	if len(out) > limit {
-		out, next = out[:limit], out[limit-1].ID
-	}
+	out, next := domain.CutPage(out, limit, func(x Notice) uuid.UUID { return x.ID })
 	return out, next, err
 }
 

@@ -247,18 +247,17 @@ func (s *Service) Get(ctx context.Context, tenant, id uuid.UUID) (*View, error) 
 // non-draft ones to anyone else.
 func (s *Service) List(ctx context.Context, tenant uuid.UUID, f Filter) ([]*Process, uuid.UUID, error) {
 	p, _ := domain.PrincipalFrom(ctx)
-	if f.Limit == 0 {
-		f.Limit = 50
-	}
-	if f.Limit < 1 || f.Limit > 200 {
-		return nil, uuid.Nil, domain.Errorf(domain.KindInvalid, "invalid_page_size", "page size must be between 1 and 200").WithField("limit")
+	var err error
+	f.Limit, err = domain.PageSize(f.Limit, 50, 200)
+	if err != nil {
+		return nil, uuid.Nil, err
 	}
 	staff := Staff(p, tenant)
 	if !staff && f.Status == StatusDraft {
 		return nil, uuid.Nil, nil
 	}
 	var out []*Process
-	err := s.store.Atomic(ctx, tenant, func(tx Tx) error {
+	err = s.store.Atomic(ctx, tenant, func(tx Tx) error {
 		for len(out) <= f.Limit { // drafts are skipped for outsiders, so a page may take several reads
 			page, err := tx.Processes().List(ctx, Filter{Status: f.Status, After: f.After, Limit: f.Limit + 1})
 			if err != nil {

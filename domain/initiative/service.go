@@ -302,23 +302,19 @@ func (s *Service) List(ctx context.Context, tenant uuid.UUID, f Filter) ([]*Init
 }
 
 func (s *Service) list(ctx context.Context, tenant uuid.UUID, f Filter) ([]*Initiative, uuid.UUID, error) {
-	if f.Limit == 0 {
-		f.Limit = 50
-	}
-	if f.Limit < 1 || f.Limit > 200 {
-		return nil, uuid.Nil, domain.Errorf(domain.KindInvalid, "invalid_page_size", "page size must be between 1 and 200").WithField("limit")
+	var err error
+	f.Limit, err = domain.PageSize(f.Limit, 50, 200)
+	if err != nil {
+		return nil, uuid.Nil, err
 	}
 	want := f.Limit
 	f.Limit++
 	var out []*Initiative
-	err := s.store.Atomic(ctx, tenant, func(tx Tx) (err error) {
+	err = s.store.Atomic(ctx, tenant, func(tx Tx) (err error) {
 		out, err = tx.Initiatives().List(ctx, f)
 		return err
 	})
-	var next uuid.UUID
-	if len(out) > want {
-		out, next = out[:want], out[want-1].ID
-	}
+	out, next := domain.CutPage(out, want, func(x *Initiative) uuid.UUID { return x.ID })
 	return out, next, err
 }
 

@@ -123,11 +123,9 @@ func (s *Service) Library(ctx context.Context, tenant uuid.UUID, f LibraryFilter
 	if !p.IsOperator() && (p.TenantID != tenant || len(p.Roles) == 0 && len(p.Orgs) == 0) {
 		return nil, "", domain.ErrForbidden
 	}
-	if f.Limit == 0 {
-		f.Limit = 50
-	}
-	if f.Limit < 1 || f.Limit > 500 {
-		return nil, "", domain.Errorf(domain.KindInvalid, "invalid_page_size", "page size must be between 1 and 500").WithField("limit")
+	f.Limit, err = domain.PageSize(f.Limit, 50, 500)
+	if err != nil {
+		return nil, "", err
 	}
 	want := f.Limit
 	f.Limit++
@@ -136,10 +134,7 @@ func (s *Service) Library(ctx context.Context, tenant uuid.UUID, f LibraryFilter
 		out, err = tx.Library().List(ctx, f)
 		return err
 	})
-	var next string
-	if len(out) > want {
-		out, next = out[:want], out[want-1].Code
-	}
+	out, next := domain.CutPage(out, want, func(d impact.Definition) string { return d.Code })
 	return out, next, err
 }
 

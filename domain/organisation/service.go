@@ -105,25 +105,20 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (*Organisation, error) 
 
 // List searches organisations by legal name or fiscal code.
 func (s *Service) List(ctx context.Context, f Filter) ([]*Organisation, uuid.UUID, error) {
-	if f.Limit == 0 {
-		f.Limit = 50
-	}
-	if f.Limit < 1 || f.Limit > 500 {
-		return nil, uuid.Nil, domain.Errorf(domain.KindInvalid, "invalid_page_size", "page size must be between 1 and 500").WithField("limit")
+	var err error
+	f.Limit, err = domain.PageSize(f.Limit, 50, 500)
+	if err != nil {
+		return nil, uuid.Nil, err
 	}
 	f.Query = strings.TrimSpace(f.Query)
 	want := f.Limit
 	f.Limit++
 	var out []*Organisation
-	err := s.store.Atomic(ctx, func(tx Tx) (err error) {
+	err = s.store.Atomic(ctx, func(tx Tx) (err error) {
 		out, err = tx.Organisations().List(ctx, f)
 		return err
 	})
-	var next uuid.UUID
-	if len(out) > want {
-		out = out[:want]
-		next = out[want-1].ID
-	}
+	out, next := domain.CutPage(out, want, func(x *Organisation) uuid.UUID { return x.ID })
 	return out, next, err
 }
 

@@ -448,11 +448,10 @@ const MaxPage = 200
 
 // List returns a page of practices, newest first.
 func (c *Catalogue) List(ctx context.Context, f PublicFilter) ([]PublicPractice, uuid.UUID, error) {
-	if f.Limit == 0 {
-		f.Limit = 50
-	}
-	if f.Limit < 1 || f.Limit > MaxPage {
-		return nil, uuid.Nil, domain.Errorf(domain.KindInvalid, "invalid_page_size", "page size must be between 1 and %d", MaxPage).WithField("limit")
+	var err error
+	f.Limit, err = domain.PageSize(f.Limit, 50, MaxPage)
+	if err != nil {
+		return nil, uuid.Nil, err
 	}
 	if len(f.Text) > 200 {
 		return nil, uuid.Nil, domain.Errorf(domain.KindInvalid, "invalid_text", "search text is at most 200 characters").WithField("q")
@@ -466,10 +465,7 @@ func (c *Catalogue) List(ctx context.Context, f PublicFilter) ([]PublicPractice,
 	want := f.Limit
 	f.Limit++
 	out, err := c.r.PublicPractices(ctx, f)
-	var next uuid.UUID
-	if len(out) > want {
-		out, next = out[:want], out[want-1].ID
-	}
+	out, next := domain.CutPage(out, want, func(x PublicPractice) uuid.UUID { return x.ID })
 	return out, next, err
 }
 

@@ -77,6 +77,15 @@ type peek struct {
 	exp time.Time
 }
 
+// presented is a bearer token with its hash, computed once a request: the
+// memos of peeked and verified tokens are keyed by it.
+type presented struct {
+	raw  string
+	hash [sha256.Size]byte
+}
+
+func bearerOf(tok string) presented { return presented{tok, sha256.Sum256([]byte(tok))} }
+
 // VerifiedTTL bounds how long a verified token is trusted without checking
 // its signature again (a key withdrawn by the provider stops being trusted
 // within it).
@@ -90,29 +99,29 @@ func verifiedKey(p *identity.Provider, tokHash [sha256.Size]byte) [sha256.Size]b
 // peekOnce is peekClaims remembered per token until its exp (at most
 // VerifiedTTL): what it returns only chooses a verifier and bounds a memo,
 // so remembering it trusts nothing.
-func (a *IdentityAuth) peekOnce(tok string) (string, time.Time, error) {
-	tokHash, now := sha256.Sum256([]byte(tok)), time.Now()
-	if p, ok := a.peeked.Get(tokHash, now); ok {
+func (a *IdentityAuth) peekOnce(tok presented) (string, time.Time, error) {
+	now := time.Now()
+	if p, ok := a.peeked.Get(tok.hash, now); ok {
 		return p.iss, p.exp, nil
 	}
-	iss, exp, err := peekClaims(tok)
+	iss, exp, err := peekClaims(tok.raw)
 	if err == nil {
 		until := now.Add(VerifiedTTL)
 		if exp.Before(until) {
 			until = exp
 		}
-		a.peeked.Put(tokHash, peek{iss, exp}, until)
+		a.peeked.Put(tok.hash, peek{iss, exp}, until)
 	}
 	return iss, exp, err
 }
 
 // verify checks tok with p, or finds it verified already.
-func (a *IdentityAuth) verify(ctx context.Context, p *identity.Provider, tok string, exp time.Time) (identity.Identity, error) {
-	key, now := verifiedKey(p, sha256.Sum256([]byte(tok))), time.Now()
+func (a *IdentityAuth) verify(ctx context.Context, p *identity.Provider, tok presented, exp time.Time) (identity.Identity, error) {
+	key, now := verifiedKey(p, tok.hash), time.Now()
 	if id, ok := a.verified.Get(key, now); ok {
 		return id, nil
 	}
-	id, err := a.OIDC.VerifyBearer(ctx, p, tok)
+	id, err := a.OIDC.VerifyBearer(ctx, p, tok.raw)
 	if err != nil {
 		return id, err
 	}
@@ -126,10 +135,11 @@ func (a *IdentityAuth) verify(ctx context.Context, p *identity.Provider, tok str
 
 // Authenticate implements Authenticator.
 func (a *IdentityAuth) Authenticate(ctx context.Context, r *http.Request, tenant uuid.UUID) (domain.Principal, bool, error) {
-	if tok, ok := bearerToken(r); ok {
-		if strings.Count(tok, ".") != 2 {
+	if raw, ok := bearerToken(r); ok {
+		if strings.Count(raw, ".") != 2 {
 			return domain.Principal{}, false, nil // not a JWT: another authenticator's
 		}
+		tok := bearerOf(raw)
 		iss, exp, err := a.peekOnce(tok)
 		if err != nil {
 			return domain.Principal{}, false, err

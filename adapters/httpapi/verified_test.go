@@ -34,7 +34,7 @@ func TestVerifiedTokensRemembered(t *testing.T) {
 	ctx := t.Context()
 	later := time.Now().Add(time.Hour)
 	for range 3 {
-		if id, err := a.verify(ctx, milano, "anna", later); err != nil || id.Subject != "anna" {
+		if id, err := a.verify(ctx, milano, bearerOf("anna"), later); err != nil || id.Subject != "anna" {
 			t.Fatalf("verify: %+v %v", id, err)
 		}
 	}
@@ -42,19 +42,19 @@ func TestVerifiedTokensRemembered(t *testing.T) {
 		t.Errorf("3 uses of one token: %d verifications, want 1", n)
 	}
 	// Another provider (another audience) verifies it itself.
-	if _, err := a.verify(ctx, bergamo, "anna", later); err != nil || oidc.calls.Load() != 2 {
+	if _, err := a.verify(ctx, bergamo, bearerOf("anna"), later); err != nil || oidc.calls.Load() != 2 {
 		t.Errorf("another provider: %v, %d verifications", err, oidc.calls.Load())
 	}
 	// A token whose exp has passed is verified again (and the verifier refuses expired tokens).
 	for range 2 {
-		_, _ = a.verify(ctx, milano, "gone", time.Now().Add(-time.Second))
+		_, _ = a.verify(ctx, milano, bearerOf("gone"), time.Now().Add(-time.Second))
 	}
 	if n := oidc.calls.Load(); n != 4 {
 		t.Errorf("an expired token: %d verifications in all, want 4", n)
 	}
 	// A refused token is refused every time.
 	for range 2 {
-		if _, err := a.verify(ctx, milano, "bad", later); err == nil {
+		if _, err := a.verify(ctx, milano, bearerOf("bad"), later); err == nil {
 			t.Fatal("a bad token was accepted")
 		}
 	}

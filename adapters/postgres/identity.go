@@ -66,14 +66,12 @@ func (i identityStore) Known(ctx context.Context, scope uuid.UUID, iss, sub stri
 func (i identityStore) Grants(ctx context.Context, scope, user uuid.UUID) (identity.Grants, error) {
 	return i.s.access.grants(grantsKey{scope, user}, func() (identity.Grants, error) {
 		var g identity.Grants
-		var orgs []orgRole
 		b := &pgx.Batch{}
-		b.Queue(`SELECT `+grantsColumns("$2")+` FROM users WHERE id = $1`, user, nullUUID(scope)).QueryRow(func(row pgx.Row) error {
-			return row.Scan(&g.Operator, &orgs, &g.TenantRoles)
+		b.Queue(grantsByID, user, nullUUID(scope)).QueryRow(func(row pgx.Row) (err error) {
+			g, err = scanGrants(row)
+			return err
 		})
-		err := i.s.readScoped(ctx, scope, b)
-		g.Orgs = orgRoles(orgs)
-		return g, err
+		return g, i.s.readScoped(ctx, scope, b)
 	})
 }
 
@@ -109,6 +107,17 @@ func grantsColumns(tenantParam string) string {
 	ARRAY(SELECT DISTINCT role FROM tenant_memberships WHERE tenant_id = ` + tenantParam + ` AND user_id = users.id ORDER BY role)`
 }
 
+// grantsByID reads the grants of the user $1 in the tenant $2.
+var grantsByID = `SELECT ` + grantsColumns("$2") + ` FROM users WHERE id = $1`
+
+func scanGrants(row pgx.Row) (identity.Grants, error) {
+	var g identity.Grants
+	var orgs []orgRole
+	err := row.Scan(&g.Operator, &orgs, &g.TenantRoles)
+	g.Orgs = orgRoles(orgs)
+	return g, err
+}
+
 type orgRole struct {
 	Org  uuid.UUID   `json:"o"`
 	Role domain.Role `json:"r"`
@@ -135,12 +144,7 @@ func (t *identityTx) Users() identity.Users { return userRepo{t} }
 
 // Grants is one query: authentication pays it at every request.
 func (t *identityTx) Grants(ctx context.Context, user uuid.UUID) (identity.Grants, error) {
-	var g identity.Grants
-	var orgs []orgRole
-	err := t.tx.QueryRow(ctx, `SELECT `+grantsColumns("$2")+` FROM users WHERE id = $1`, user, nullUUID(t.tenant)).
-		Scan(&g.Operator, &orgs, &g.TenantRoles)
-	g.Orgs = orgRoles(orgs)
-	return g, err
+	return scanGrants(t.tx.QueryRow(ctx, grantsByID, user, nullUUID(t.tenant)))
 }
 func (t *identityTx) Sessions() identity.Sessions           { return sessionRepo{t} }
 func (t *identityTx) LoginAttempts() identity.LoginAttempts { return loginRepo{t} }

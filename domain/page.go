@@ -27,3 +27,21 @@ func CutPage[T any, K comparable](items []T, size int, key func(T) K) ([]T, K) {
 	}
 	return items, next
 }
+
+// AllPages reads a whole list through read, size items at a time: read
+// returns up to limit items after the key after (the zero key first).
+func AllPages[T any, K comparable](size int, key func(T) K, read func(after K, limit int) ([]T, error)) ([]T, error) {
+	var all []T
+	var after K
+	for {
+		page, err := read(after, size)
+		if err != nil {
+			return all, err
+		}
+		all = append(all, page...)
+		if len(page) < size {
+			return all, nil
+		}
+		after = key(page[len(page)-1])
+	}
+}

@@ -32,3 +32,16 @@ func TestCutPage(t *testing.T) {
 		t.Errorf("the last page: %v, next %d", items, next)
 	}
 }
+
+func TestAllPages(t *testing.T) {
+	list := []int{1, 2, 3, 4, 5}
+	reads := 0
+	got, err := domain.AllPages(2, func(i int) int { return i }, func(after, limit int) ([]int, error) {
+		reads++
+		i, _ := slices.BinarySearch(list, after+1)
+		return list[i:min(i+limit, len(list))], nil
+	})
+	if err != nil || !slices.Equal(got, list) || reads != 3 {
+		t.Errorf("AllPages: %v in %d reads, %v; want all five in 3", got, reads, err)
+	}
+}

@@ -493,8 +493,12 @@ func (s *Service) SweepOrphans(ctx context.Context, tenant uuid.UUID) (int, erro
 		}); err != nil {
 			return 0, err
 		}
+		named := make(map[string]bool, len(used))
+		for _, k := range used {
+			named[k] = true
+		}
 		for _, k := range keys {
-			if !slices.Contains(used, k) {
+			if !named[k] {
 				orphans = append(orphans, k)
 			}
 		}

@@ -165,17 +165,11 @@ func (t *Tally) add(def *impact.Definition, status string) {
 // their transaction.
 func Statuses(ctx context.Context, tx Tx, now time.Time) (Tally, error) {
 	out := Tally{ByStatus: map[string]int{}, BySDG: map[string]map[string]int{}, ByBES: map[string]map[string]int{}}
-	var as []*agreement.Agreement
-	for f := (agreement.Filter{Limit: 500}); ; {
-		page, err := tx.Agreements().List(ctx, nil, f)
-		if err != nil {
-			return out, err
-		}
-		as = append(as, page...)
-		if len(page) < f.Limit {
-			break
-		}
-		f.After = page[len(page)-1].ID
+	as, err := domain.AllPages(500, func(a *agreement.Agreement) uuid.UUID { return a.ID }, func(after uuid.UUID, limit int) ([]*agreement.Agreement, error) {
+		return tx.Agreements().List(ctx, nil, agreement.Filter{After: after, Limit: limit})
+	})
+	if err != nil {
+		return out, err
 	}
 	defs := map[string]*impact.Definition{}
 	for _, a := range as {

@@ -68,12 +68,19 @@ func (s *Service) SeedLibrary(ctx context.Context, tenant uuid.UUID) (int, error
 	added := 0
 	err = s.store.Atomic(ctx, tenant, func(tx Tx) error {
 		added = 0
+		have, err := domain.AllPages(500, func(d impact.Definition) string { return d.Code }, func(after string, limit int) ([]impact.Definition, error) {
+			return tx.Library().List(ctx, LibraryFilter{After: after, Limit: limit})
+		})
+		if err != nil {
+			return err
+		}
+		codes := map[string]bool{}
+		for _, d := range have {
+			codes[d.Code] = true
+		}
 		for _, d := range impact.Seed() {
-			switch _, err := tx.Library().Get(ctx, d.Code); {
-			case err == nil:
+			if codes[d.Code] {
 				continue
-			case !errors.Is(err, ErrDefinitionNotFound):
-				return err
 			}
 			if err := d.Normalize(); err != nil {
 				return err
@@ -188,15 +195,7 @@ func AssignIn(ctx context.Context, tx Tx, p domain.Principal, tenant, agreementI
 	}
 	// An indicator is measured once per agreement, or once per pilot of it:
 	// a second assignment would count its progress and its payments twice.
-	existing, err := tx.Assignments().ForAgreement(ctx, agreementID)
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range existing {
-		if e.PilotID == pilotID && e.Indicator == in.Indicator {
-			return nil, ErrAlreadyAssigned.WithField("indicator")
-		}
-	}
+	// Add refuses it (ErrAlreadyAssigned), concurrent transactions included.
 	as := &Assignment{TenantID: tenant, ID: domain.NewID(), AgreementID: agreementID, PilotID: pilotID, Assignment: in, CreatedAt: now}
 	if err := tx.Assignments().Add(ctx, as); err != nil {
 		return nil, err

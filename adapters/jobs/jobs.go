@@ -470,20 +470,28 @@ type snapshotAllWorker struct {
 
 // Work queues one job per tenant, so one tenant's failure retries alone.
 func (w *snapshotAllWorker) Work(ctx context.Context, job *river.Job[SnapshotAllArgs]) error {
-	ids, err := w.r.deps.ActiveTenants(ctx)
+	_, err := w.r.perTenant(ctx, func(id uuid.UUID) river.JobArgs { return TakeSnapshotArgs{TenantID: id} })
+	return err
+}
+
+// perTenant queues one job per active tenant (at most one pending per
+// tenant), so that one tenant's failure retries alone; it returns how many
+// it queued.
+func (r *Runner) perTenant(ctx context.Context, job func(tenant uuid.UUID) river.JobArgs) (int, error) {
+	ids, err := r.deps.ActiveTenants(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	params := make([]river.InsertManyParams, 0, len(ids))
 	for _, id := range ids {
-		params = append(params, river.InsertManyParams{Args: TakeSnapshotArgs{TenantID: id},
+		params = append(params, river.InsertManyParams{Args: job(id),
 			InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}})
 	}
 	if len(params) == 0 {
-		return nil
+		return 0, nil
 	}
-	_, err = w.r.client.InsertMany(ctx, params)
-	return err
+	_, err = r.client.InsertMany(ctx, params)
+	return len(params), err
 }
 
 type aggregateRegionWorker struct {
@@ -535,22 +543,9 @@ type sweepBlobsAllWorker struct {
 	r *Runner
 }
 
-// Work queues one sweep per active tenant, so one tenant's failure retries
-// alone.
+// Work queues one sweep per active tenant.
 func (w *sweepBlobsAllWorker) Work(ctx context.Context, job *river.Job[SweepBlobsAllArgs]) error {
-	ids, err := w.r.deps.ActiveTenants(ctx)
-	if err != nil {
-		return err
-	}
-	params := make([]river.InsertManyParams, 0, len(ids))
-	for _, id := range ids {
-		params = append(params, river.InsertManyParams{Args: SweepBlobsArgs{TenantID: id},
-			InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}})
-	}
-	w.r.log.InfoContext(ctx, "orphaned file sweeps queued", "tenants", len(params))
-	if len(params) == 0 {
-		return nil
-	}
-	_, err = w.r.client.InsertMany(ctx, params)
+	n, err := w.r.perTenant(ctx, func(id uuid.UUID) river.JobArgs { return SweepBlobsArgs{TenantID: id} })
+	w.r.log.InfoContext(ctx, "orphaned file sweeps queued", "tenants", n)
 	return err
 }
